@@ -1,0 +1,107 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Waitroom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "waitroomd", targets: ["waitroomd"]),
+        .executable(name: "waitroom-load", targets: ["WaitroomLoad"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // System libraries: one shim header each, no logic.
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
+
+        // Thin, safe Swift layers: the only importers of the C modules.
+        .target(name: "Redis", dependencies: [
+            "CHiredis",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        .target(name: "Postgres", dependencies: [
+            "CLibPQ",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        .target(name: "Tokens", dependencies: ["COpenSSL"]),
+
+        // Domain: no HTTP.
+        .target(name: "Waitroom", dependencies: [
+            "Redis", "Tokens",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "Inventory", dependencies: [
+            "Postgres", "Tokens",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // HTTP/SSE server library.
+        .target(name: "Edge", dependencies: [
+            "Waitroom", "Inventory", "Tokens",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // The server binary: CLI, supervisor, ServiceGroup wiring. Its allocator is jemalloc.
+        .executableTarget(name: "waitroomd", dependencies: [
+            "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens", "CJemalloc",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+
+        // Load generators and benchmarks; not part of `swift test`.
+        .executableTarget(name: "WaitroomLoad", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ], path: "LoadTests/Sources/WaitroomLoad"),
+
+        .testTarget(name: "RedisTests", dependencies: ["Redis"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .testTarget(name: "TokensTests", dependencies: ["Tokens"]),
+        .testTarget(name: "EdgeTests", dependencies: [
+            "Edge", "Redis", "Postgres",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// libpq (Debian's libpq-dev).
+#include <libpq-fe.h>
