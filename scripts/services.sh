@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Private Redis and PostgreSQL for development, tests and `make run`.
+#
+#   scripts/services.sh install   install missing Debian packages (apt-get update first)
+#   scripts/services.sh start     start both (idempotent: a second start finds them running)
+#   scripts/services.sh stop      stop both
+#   scripts/services.sh status    say what runs
+#   scripts/services.sh env       print the environment that points at them
+#
+# Everything lives under .local/ in the project folder (git-ignored); the system services are
+# never touched. Ports: Redis 127.0.0.1:$WAITROOM_LOCAL_REDIS_PORT (6391), PostgreSQL
+# 127.0.0.1:$WAITROOM_LOCAL_PG_PORT (5441). When WAITROOM_REDIS_URL / WAITROOM_DATABASE_URL are
+# already set, the caller brought its own servers and `start` leaves that one alone.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOCAL="$ROOT/.local"
+REDIS_PORT=${WAITROOM_LOCAL_REDIS_PORT:-6391}
+PG_PORT=${WAITROOM_LOCAL_PG_PORT:-5441}
+PG_USER=waitroom
+PACKAGES=(redis-server redis-tools postgresql postgresql-contrib libhiredis-dev libpq-dev libssl-dev
+          libjemalloc-dev pkg-config curl procps wrk)
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $*"; fi
+}
+
+cmd_install() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+  command -v swift >/dev/null || [ -x /opt/swift/usr/bin/swift ] ||
+    die "the Swift toolchain (6.x) is not installed; see README"
+}
+
+pg_bin() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] || die "PostgreSQL server binaries not found (run: scripts/services.sh install)"
+  echo "$d"
+}
+
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user.
+pg_as() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_dir() {
+  # The data folder is .local/pg, unless the `postgres` user cannot reach the project folder
+  # (a clone under /root, say): then it lives in /var/tmp and .local/pg points at it.
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$LOCAL" 2>/dev/null; then
+    local alt="/var/tmp/waitroom-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+    mkdir -p "$alt"; chown postgres: "$alt"
+    [ -L "$LOCAL/pg" ] || { rm -rf "$LOCAL/pg"; ln -s "$alt" "$LOCAL/pg"; }
+  fi
+  echo "$LOCAL/pg"
+}
+
+redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+pg_up() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; }
+
+start_redis() {
+  if redis_up; then log "redis already running on 127.0.0.1:$REDIS_PORT"; return; fi
+  mkdir -p "$LOCAL/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$LOCAL/redis" \
+    --daemonize yes --pidfile "$LOCAL/redis/redis.pid" --logfile "$LOCAL/redis/redis.log" \
+    --appendonly yes --appendfsync everysec --save '' --maxclients 10000 \
+    --protected-mode yes >/dev/null
+  for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
+  redis_up || die "redis did not start; see $LOCAL/redis/redis.log"
+  log "redis started on 127.0.0.1:$REDIS_PORT"
+}
+
+start_pg() {
+  local bin dir
+  bin=$(pg_bin)
+  if pg_up; then log "postgresql already running on 127.0.0.1:$PG_PORT"; ensure_pg_roles; return; fi
+  mkdir -p "$LOCAL"
+  dir=$(pg_dir)
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$dir/"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "initdb in $dir/data"
+    pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=trust \
+      -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || die "initdb failed; see $dir/initdb.log"
+    mkdir -p "$dir/run"; [ "$(id -u)" = 0 ] && chown postgres: "$dir/run"
+    cat >>"$dir/data/postgresql.conf" <<CONF
+# waitroom local cluster
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$dir/run'
+max_connections = 300
+shared_buffers = 256MB
+synchronous_commit = on
+fsync = on
+log_min_messages = warning
+CONF
+  fi
+  mkdir -p "$dir/run"; [ "$(id -u)" = 0 ] && chown postgres: "$dir/run"
+  pg_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
+    die "postgresql did not start; see $dir/postgres.log"
+  log "postgresql started on 127.0.0.1:$PG_PORT"
+  ensure_pg_roles
+}
+
+ensure_pg_roles() {
+  local psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+  "${psql[@]}" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') THEN CREATE ROLE $PG_USER LOGIN SUPERUSER; END IF; END \$\$;"
+  for db in waitroom waitroom_test; do
+    "${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
+      "${psql[@]}" -c "CREATE DATABASE $db OWNER $PG_USER"
+  done
+}
+
+cmd_env() {
+  cat <<ENV
+export WAITROOM_REDIS_URL=\${WAITROOM_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}
+export WAITROOM_DATABASE_URL=\${WAITROOM_DATABASE_URL:-postgres://$PG_USER@127.0.0.1:$PG_PORT/waitroom}
+export WAITROOM_TEST_DATABASE_URL=\${WAITROOM_TEST_DATABASE_URL:-postgres://$PG_USER@127.0.0.1:$PG_PORT/waitroom_test}
+ENV
+}
+
+cmd_start() {
+  mkdir -p "$LOCAL"
+  if [ -z "${WAITROOM_REDIS_URL:-}" ]; then start_redis; else log "using WAITROOM_REDIS_URL"; fi
+  if [ -z "${WAITROOM_DATABASE_URL:-}" ]; then start_pg; else log "using WAITROOM_DATABASE_URL"; fi
+  cmd_env >"$LOCAL/env"
+}
+
+cmd_stop() {
+  if redis_up; then redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; log "redis stopped"; fi
+  if [ -e "$LOCAL/pg/data/PG_VERSION" ] && pg_up; then
+    pg_as "$(pg_bin)/pg_ctl" -D "$LOCAL/pg/data" -m fast -w stop >/dev/null; log "postgresql stopped"
+  fi
+}
+
+cmd_status() {
+  redis_up && echo "redis: up (127.0.0.1:$REDIS_PORT)" || echo "redis: down"
+  pg_up && echo "postgresql: up (127.0.0.1:$PG_PORT)" || echo "postgresql: down"
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  restart) cmd_stop; cmd_start ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: $0 install|start|stop|restart|status|env" >&2; exit 2 ;;
+esac
