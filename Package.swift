@@ -72,9 +72,20 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
-        // The server binary: CLI, supervisor, ServiceGroup wiring. Its allocator is jemalloc.
+        // Assembly of a server process: configuration, supervisor, ServiceGroup wiring.
+        .target(name: "WaitroomApp", dependencies: [
+            "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+
+        // The server binary: the CLI. Its allocator is jemalloc.
         .executableTarget(name: "waitroomd", dependencies: [
-            "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens", "CJemalloc",
+            "WaitroomApp", "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens", "CJemalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -96,6 +107,7 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens"]),
+        .testTarget(name: "WaitroomAppTests", dependencies: ["WaitroomApp"]),
         .testTarget(name: "EdgeTests", dependencies: [
             "Edge", "Redis", "Postgres",
             .product(name: "NIOCore", package: "swift-nio"),

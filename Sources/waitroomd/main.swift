@@ -1,1 +1,1 @@
-print("waitroomd")
+print(Allocator.summary)

@@ -1,0 +1,126 @@
+import Logging
+import Tokens
+
+/// Everything a server process needs to know, read from the environment (the contract's
+/// "Running it" table) and overridable by command-line flags.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Edge worker processes sharing the port with `SO_REUSEPORT`.
+    public var processes: Int
+    /// Event-loop threads per worker process (default 1: one process per core scales better).
+    public var eventLoopThreads: Int = 1
+    public var redisURL: String = ServerConfiguration.localRedisURL
+    public var databaseURL: String = ServerConfiguration.localDatabaseURL
+    /// Bearer token of the admin API; `nil` refuses every admin call.
+    public var adminToken: String?
+    /// Secrets for tickets and admission tokens, newest first.
+    public var signingKeys: SigningKeyring
+    /// True when no key was configured and one was made up for this run.
+    public var signingKeyIsEphemeral: Bool
+    public var logLevel: Logger.Level = .info
+    /// Request bodies over this many bytes get 413.
+    public var maxBodyBytes: Int = 64 * 1024
+    /// Graceful-shutdown drain deadline.
+    public var drainSeconds: Double = 10
+
+    /// The local instances that `scripts/services.sh start` (and so `make run`) starts.
+    public static let localRedisURL = "redis://127.0.0.1:6391"
+    public static let localDatabaseURL = "postgres://waitroom@127.0.0.1:5441/waitroom"
+
+    /// Reads the configuration from an environment (usually `ProcessInfo.processInfo.environment`).
+    public init(environment env: [String: String], cores: Int) throws(ConfigurationError) {
+        func nonEmpty(_ key: String) -> String? {
+            guard let v = env[key]?.trimmingWhitespace(), !v.isEmpty else { return nil }
+            return v
+        }
+        func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+            guard let raw = nonEmpty(key) else { return nil }
+            guard let v = Int(raw), range.contains(v) else {
+                throw ConfigurationError(key: key, message: "must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(raw)'")
+            }
+            return v
+        }
+
+        processes = max(1, cores)
+        if let v = nonEmpty("WAITROOM_HOST") { host = v }
+        if let v = try integer("WAITROOM_PORT", in: 0...65535) { port = v }
+        if let v = try integer("WAITROOM_PROCESSES", in: 1...256) { processes = v }
+        if let v = try integer("WAITROOM_EVENT_LOOPS", in: 1...256) { eventLoopThreads = v }
+        if let v = try integer("WAITROOM_MAX_BODY_BYTES", in: 1024...(64 << 20)) { maxBodyBytes = v }
+        if let v = nonEmpty("WAITROOM_REDIS_URL") {
+            guard v.hasPrefix("redis://") else {
+                throw ConfigurationError(key: "WAITROOM_REDIS_URL", message: "must start with redis://")
+            }
+            redisURL = v
+        }
+        if let v = nonEmpty("WAITROOM_DATABASE_URL") {
+            guard v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") else {
+                throw ConfigurationError(key: "WAITROOM_DATABASE_URL", message: "must start with postgres://")
+            }
+            databaseURL = v
+        }
+        adminToken = nonEmpty("WAITROOM_ADMIN_TOKEN")
+        if let token = adminToken, token.utf8.count < 16 {
+            throw ConfigurationError(key: "WAITROOM_ADMIN_TOKEN", message: "must have at least 16 characters")
+        }
+        if let v = nonEmpty("WAITROOM_SIGNING_KEY") {
+            do {
+                signingKeys = try SigningKeyring(configuration: v)
+            } catch {
+                throw ConfigurationError(key: "WAITROOM_SIGNING_KEY", message: error.message)
+            }
+            signingKeyIsEphemeral = false
+        } else {
+            signingKeys = .random()
+            signingKeyIsEphemeral = true
+        }
+        if let v = nonEmpty("WAITROOM_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw ConfigurationError(key: "WAITROOM_LOG_LEVEL", message: "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = level
+        }
+        if let raw = nonEmpty("WAITROOM_DRAIN_SECONDS") {
+            guard let v = Double(raw), v >= 0, v <= 600 else {
+                throw ConfigurationError(key: "WAITROOM_DRAIN_SECONDS", message: "must be a number of seconds in 0...600")
+            }
+            drainSeconds = v
+        }
+    }
+
+    /// The environment a worker process is started with: one configuration for all of them, and
+    /// above all one signing key (an ephemeral key is made once, by the supervisor).
+    public func workerEnvironment(base: [String: String], workerIndex: Int) -> [String: String] {
+        var env = base
+        env["WAITROOM_HOST"] = host
+        env["WAITROOM_PORT"] = String(port)
+        env["WAITROOM_PROCESSES"] = String(processes)
+        env["WAITROOM_EVENT_LOOPS"] = String(eventLoopThreads)
+        env["WAITROOM_REDIS_URL"] = redisURL
+        env["WAITROOM_DATABASE_URL"] = databaseURL
+        env["WAITROOM_SIGNING_KEY"] = signingKeys.configurationString
+        env["WAITROOM_LOG_LEVEL"] = logLevel.rawValue
+        env["WAITROOM_MAX_BODY_BYTES"] = String(maxBodyBytes)
+        env["WAITROOM_DRAIN_SECONDS"] = String(drainSeconds)
+        env["WAITROOM_WORKER_INDEX"] = String(workerIndex)
+        if let adminToken { env["WAITROOM_ADMIN_TOKEN"] = adminToken }
+        return env
+    }
+}
+
+/// A configuration value that cannot be used; names the variable.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let key: String
+    public let message: String
+    public var description: String { "\(key) \(message)" }
+}
+
+extension String {
+    fileprivate func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

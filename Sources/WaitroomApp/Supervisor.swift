@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Runs `processes` copies of the worker (`waitroomd worker`) that share one port with
+/// `SO_REUSEPORT`, restarts a worker that dies (with backoff), hands every worker the same
+/// configuration (above all the same signing key), and on graceful shutdown tells the workers
+/// to drain (SIGTERM), killing any that outlive the drain deadline.
+public final class Supervisor: Service {
+    private let configuration: ServerConfiguration
+    private let executable: URL
+    private let arguments: [String]
+    private let baseEnvironment: [String: String]
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let restartsCounter = Counter(label: "waitroom_supervisor_restarts_total")
+
+    private struct State {
+        var machine: SupervisorStateMachine
+        var processes: [Int: Process] = [:]
+    }
+
+    public init(configuration: ServerConfiguration, executable: URL, arguments: [String] = ["worker"],
+                environment: [String: String], logger: Logger,
+                policy: SupervisorStateMachine.Policy = .init()) {
+        self.configuration = configuration
+        self.executable = executable
+        self.arguments = arguments
+        self.baseEnvironment = environment
+        self.logger = logger
+        self.state = Mutex(State(machine: SupervisorStateMachine(workers: configuration.processes, policy: policy)))
+    }
+
+    /// Process ids of the running workers, by slot.
+    public var workerPIDs: [Int: Int32] {
+        state.withLock { $0.processes.mapValues { $0.processIdentifier } }
+    }
+
+    public func run() async throws {
+        let start = ContinuousClock.now
+        @Sendable func now() -> Double {
+            let d = ContinuousClock.now - start
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        logger.info("supervisor starting workers", metadata: [
+            "processes": "\(configuration.processes)", "port": "\(configuration.port)",
+        ])
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for slot in 0..<configuration.processes {
+                    group.addTask { await self.runSlot(slot, now: now) }
+                }
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+        logger.info("supervisor stopped")
+    }
+
+    /// Keeps one slot filled until shutdown.
+    private func runSlot(_ slot: Int, now: @Sendable () -> Double) async {
+        var delay = 0.0
+        while true {
+            if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
+            if state.withLock({ $0.machine.isShuttingDown }) { return }
+            let exit = await spawnAndWait(slot: slot, now: now)
+            let action = state.withLock { $0.machine.exited(slot: slot, at: now()) }
+            guard case .start(_, let nextDelay) = action else { return }
+            restartsCounter.increment()
+            logger.warning("worker exited; restarting", metadata: [
+                "slot": "\(slot)", "status": "\(exit)", "delay_s": "\(nextDelay)",
+            ])
+            delay = nextDelay
+        }
+    }
+
+    /// Starts the worker of `slot` and waits for it to end; answers its exit status.
+    private func spawnAndWait(slot: Int, now: @Sendable () -> Double) async -> String {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = configuration.workerEnvironment(base: baseEnvironment, workerIndex: slot)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            process.terminationHandler = { p in
+                let reason = p.terminationReason == .uncaughtSignal ? "signal \(p.terminationStatus)" : "exit \(p.terminationStatus)"
+                continuation.resume(returning: reason)
+            }
+            do {
+                try process.run()
+                let shuttingDown = state.withLock { s -> Bool in
+                    s.machine.started(slot: slot, at: now())
+                    s.processes[slot] = process
+                    return s.machine.isShuttingDown
+                }
+                // Shutdown began while it was starting: tell it at once.
+                if shuttingDown { kill(process.processIdentifier, SIGTERM) }
+                logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(process.processIdentifier)"])
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(returning: "spawn failed: \(error)")
+            }
+        }
+    }
+
+    private func beginShutdown() {
+        let pids = state.withLock { s -> [Int32] in
+            s.machine.beginShutdown()
+            return s.processes.values.filter(\.isRunning).map(\.processIdentifier)
+        }
+        logger.info("supervisor draining workers", metadata: ["workers": "\(pids.count)"])
+        for pid in pids { kill(pid, SIGTERM) }
+        // Whatever still runs after the drain deadline is killed.
+        let deadline = configuration.drainSeconds + 5
+        let logger = self.logger
+        Thread.detachNewThread { [self] in
+            Thread.sleep(forTimeInterval: deadline)
+            let left = self.state.withLock { $0.processes.values.filter(\.isRunning).map(\.processIdentifier) }
+            for pid in left {
+                logger.error("worker outlived the drain deadline; killing", metadata: ["pid": "\(pid)"])
+                kill(pid, SIGKILL)
+            }
+        }
+    }
+}

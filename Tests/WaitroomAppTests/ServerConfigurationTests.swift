@@ -1,0 +1,57 @@
+import Testing
+import Tokens
+@testable import WaitroomApp
+
+@Suite struct ServerConfigurationTests {
+    @Test func defaultsFollowTheContract() throws {
+        let c = try ServerConfiguration(environment: [:], cores: 2)
+        #expect(c.host == "127.0.0.1" && c.port == 8080 && c.processes == 2)
+        #expect(c.redisURL == "redis://127.0.0.1:6391")
+        #expect(c.databaseURL.hasPrefix("postgres://"))
+        #expect(c.adminToken == nil)
+        #expect(c.signingKeyIsEphemeral)
+        #expect(c.logLevel == .info)
+        #expect(c.maxBodyBytes == 65536)
+    }
+
+    @Test func readsEveryVariable() throws {
+        let key = SigningKeyring.random().configurationString
+        let c = try ServerConfiguration(environment: [
+            "WAITROOM_HOST": "0.0.0.0", "WAITROOM_PORT": "9000", "WAITROOM_PROCESSES": "4",
+            "WAITROOM_REDIS_URL": "redis://10.1.2.3:6379/2", "WAITROOM_DATABASE_URL": "postgresql://u:p@db:5432/x",
+            "WAITROOM_ADMIN_TOKEN": "0123456789abcdef-admin", "WAITROOM_SIGNING_KEY": key,
+            "WAITROOM_LOG_LEVEL": "DEBUG",
+        ], cores: 2)
+        #expect(c.host == "0.0.0.0" && c.port == 9000 && c.processes == 4)
+        #expect(c.redisURL == "redis://10.1.2.3:6379/2" && c.databaseURL == "postgresql://u:p@db:5432/x")
+        #expect(c.adminToken == "0123456789abcdef-admin")
+        #expect(!c.signingKeyIsEphemeral && c.signingKeys.configurationString == key)
+        #expect(c.logLevel == .debug)
+    }
+
+    @Test(arguments: [
+        ("WAITROOM_PORT", "http"), ("WAITROOM_PORT", "70000"), ("WAITROOM_PROCESSES", "0"),
+        ("WAITROOM_REDIS_URL", "localhost:6379"), ("WAITROOM_DATABASE_URL", "mysql://x"),
+        ("WAITROOM_ADMIN_TOKEN", "short"), ("WAITROOM_SIGNING_KEY", "tooshort"), ("WAITROOM_LOG_LEVEL", "loud"),
+    ])
+    func rejectsBadValuesNamingTheVariable(key: String, value: String) {
+        do {
+            _ = try ServerConfiguration(environment: [key: value], cores: 1)
+            Issue.record("accepted \(key)=\(value)")
+        } catch {
+            #expect(error.key == key)
+        }
+    }
+
+    @Test func workersShareOneSigningKey() throws {
+        let c = try ServerConfiguration(environment: [:], cores: 2)
+        let a = c.workerEnvironment(base: ["PATH": "/bin"], workerIndex: 0)
+        let b = c.workerEnvironment(base: ["PATH": "/bin"], workerIndex: 1)
+        #expect(a["WAITROOM_SIGNING_KEY"] == b["WAITROOM_SIGNING_KEY"])
+        #expect(a["WAITROOM_SIGNING_KEY"] == c.signingKeys.configurationString)
+        #expect(a["WAITROOM_WORKER_INDEX"] == "0" && b["WAITROOM_WORKER_INDEX"] == "1")
+        #expect(a["PATH"] == "/bin")
+        let reread = try ServerConfiguration(environment: a, cores: 8)
+        #expect(!reread.signingKeyIsEphemeral && reread.processes == 2)
+    }
+}
