@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+
+.PHONY: run test setup services stop status build release bench bench-healthz clean
+
+## make run: install what is missing, start local Redis and PostgreSQL, build (release),
+## migrate, create the demo event and serve it on http://127.0.0.1:8080
+run: services release
+	scripts/run.sh
+
+## make test: install what is missing, start the services, run the whole suite
+test: services
+	scripts/test.sh
+
+setup:
+	scripts/services.sh install
+
+services: setup
+	scripts/services.sh start
+
+stop:
+	scripts/services.sh stop
+
+status:
+	scripts/services.sh status
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product waitroomd
+
+## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
+bench: bench-healthz
+
+bench-healthz: services release
+	LoadTests/bench-healthz.sh
+
+clean:
+	rm -rf .build
