@@ -77,7 +77,8 @@ struct EdgeServerTests {
         try await TestServer.with { _, port in
             let connection = try await TestConnection.connect(port: port)
             try await connection.send("POST /v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
-            try await connection.send(bytes: [UInt8](repeating: 0x61, count: 30_000))
+            // The server may already have answered and closed its side; a failed send is fine.
+            try? await connection.send(bytes: [UInt8](repeating: 0x61, count: 30_000))
             let response = try await connection.readResponse()
             #expect(response.status == 413)
             #expect(try errorCode(response) == "payload_too_large")
