@@ -26,6 +26,7 @@ public struct PathParameters: Sendable, Equatable {
     /// Number of parameters.
     public var count: Int { self.pairs.count }
 
+    /// Equal when names and values are equal, in order.
     public static func == (lhs: PathParameters, rhs: PathParameters) -> Bool {
         lhs.pairs.elementsEqual(rhs.pairs) { $0.name == $1.name && $0.value == $1.value }
     }

@@ -427,6 +427,27 @@ struct EdgeServerTests {
         }
     }
 
+    @Test func gracefulShutdownAsksOpenStreamsToEnd() async throws {
+        let server = EdgeServer(
+            configuration: TestServer.configuration(),
+            router: TestServer.router(),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: TestServer.logger()
+        )
+        try await server.start()
+        let connection = try await TestConnection.connect(port: server.port!)
+        try await connection.send(TestServer.get("/endless"))
+        for _ in 0..<200 where connection.unparsedBytes.count < 20 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let start = ContinuousClock.now
+        await server.shutdown()
+        #expect(ContinuousClock.now - start < .seconds(2))
+        let response = try await connection.readResponse(timeout: .seconds(1))
+        #expect(response.bodyText == "hello;bye")
+        #expect(try await connection.waitForClose(timeout: .seconds(1)))
+    }
+
     @Test func drainDeadlineForceClosesStragglers() async throws {
         var configuration = TestServer.configuration()
         configuration.drainTimeout = .milliseconds(300)

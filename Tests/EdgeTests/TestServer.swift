@@ -63,6 +63,15 @@ enum TestServer {
                 }
             })
         }
+        router.on(.GET, "/endless", .sync { _, _ in
+            // A stream that only ends when the server drains (the SSE pattern).
+            .stream(HTTPResponseStream(onDrain: { writer in
+                writer.write(ByteBuffer(string: "bye"))
+                writer.finish()
+            }, start: { writer in
+                writer.write(ByteBuffer(string: "hello;"))
+            }))
+        })
         return router
     }
 
