@@ -1,0 +1,68 @@
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+
+/// What every connection of one server shares: routes, limits, metrics, logger. Immutable after
+/// init except for the registry and the generator, which guard their own state.
+final class EdgeServerCore: Sendable {
+    let configuration: EdgeConfiguration
+    let router: Router
+    let metrics: HTTPMetrics
+    let logger: Logger
+    let registry: ConnectionRegistry
+    let requestIDs: RequestIDGenerator
+    let headerTimeout: TimeAmount
+    let bodyTimeout: TimeAmount
+    let idleTimeout: TimeAmount
+    let lingerTimeout: TimeAmount
+
+    init(
+        configuration: EdgeConfiguration,
+        router: Router,
+        registry: ConnectionRegistry,
+        metricsFactory: any MetricsFactory,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.router = router
+        self.metrics = HTTPMetrics(routes: router.registeredRoutes, factory: metricsFactory)
+        self.logger = logger
+        self.registry = registry
+        self.requestIDs = RequestIDGenerator()
+        self.headerTimeout = TimeAmount(configuration.headerTimeout)
+        self.bodyTimeout = TimeAmount(configuration.bodyTimeout)
+        self.idleTimeout = TimeAmount(configuration.idleTimeout)
+        self.lingerTimeout = TimeAmount(configuration.lingerTimeout)
+    }
+
+    /// Builds the pipeline of an accepted connection (on its event loop).
+    func configure(_ channel: any Channel) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = self.configuration.maxHeaderBytes
+        limits.maxHeaderListSize = self.configuration.maxHeaderBytes
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(ConnectionTimeoutHandler(
+            headerTimeout: self.headerTimeout,
+            bodyTimeout: self.bodyTimeout,
+            idleTimeout: self.idleTimeout
+        ))
+        try operations.configureHTTPServerPipeline(
+            position: .last,
+            withPipeliningAssistance: true,
+            withServerUpgrade: nil,
+            withErrorHandling: false,
+            withOutboundHeaderValidation: true,
+            withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: limits
+        )
+        try operations.addHandler(HTTPConnectionHandler(core: self))
+
+        self.metrics.connectionsOpen.increment()
+        self.registry.register(channel)
+        channel.closeFuture.whenComplete { [metrics = self.metrics, registry = self.registry] _ in
+            metrics.connectionsOpen.decrement()
+            registry.unregister(channel)
+        }
+    }
+}

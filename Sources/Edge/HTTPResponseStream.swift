@@ -1,0 +1,23 @@
+/// The extension point for streamed bodies (Server-Sent Events and the like).
+///
+/// When a handler returns a response whose body is `.stream(...)`, the server writes the head
+/// (chunked on HTTP/1.1; on HTTP/1.0 the connection closes at the end), then calls ``start`` on
+/// the connection's event loop with a writer. The stream owns the body until it calls
+/// ``HTTPBodyStreamWriter/finish()``; the connection then carries on (keep-alive) or closes. No
+/// connection timeout applies while a stream is open: the stream must send its own keepalives.
+public struct HTTPResponseStream: Sendable {
+    /// Called on the connection's event loop once the head is written.
+    public var start: @Sendable (HTTPBodyStreamWriter) -> Void
+    /// Called on the connection's event loop when the server starts its graceful shutdown while
+    /// the stream is open, so it can tell the client to reconnect and ``HTTPBodyStreamWriter/finish()``.
+    public var onDrain: (@Sendable (HTTPBodyStreamWriter) -> Void)?
+
+    /// Creates a stream body.
+    public init(
+        onDrain: (@Sendable (HTTPBodyStreamWriter) -> Void)? = nil,
+        start: @escaping @Sendable (HTTPBodyStreamWriter) -> Void
+    ) {
+        self.start = start
+        self.onDrain = onDrain
+    }
+}

@@ -1,0 +1,54 @@
+import NIOCore
+
+/// Small hand-written JSON output for the hot error and health paths (no encoder round trip).
+enum JSONText {
+    /// Appends `value` as a quoted JSON string.
+    static func appendString(_ value: String, to out: inout String) {
+        out.append("\"")
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out.append("\\\"")
+            case "\\": out.append("\\\\")
+            case "\n": out.append("\\n")
+            case "\r": out.append("\\r")
+            case "\t": out.append("\\t")
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out.append("\\u")
+                out.append(String(repeating: "0", count: 4 - hex.count))
+                out.append(hex)
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        out.append("\"")
+    }
+
+    /// `{"error":{"code":...,"message":...}}`, optionally followed by extra raw members.
+    static func errorBody(code: String, message: String, extraMembers: String? = nil) -> String {
+        var out = "{\"error\":{\"code\":"
+        appendString(code, to: &out)
+        out.append(",\"message\":")
+        appendString(message, to: &out)
+        out.append("}")
+        if let extraMembers {
+            out.append(",")
+            out.append(extraMembers)
+        }
+        out.append("}")
+        return out
+    }
+
+    /// A JSON object of string members, in the given order.
+    static func object(_ members: [(String, String)]) -> String {
+        var out = "{"
+        for (index, member) in members.enumerated() {
+            if index > 0 { out.append(",") }
+            appendString(member.0, to: &out)
+            out.append(":")
+            appendString(member.1, to: &out)
+        }
+        out.append("}")
+        return out
+    }
+}
