@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import Postgres
+
+/// Events and their ticket classes in PostgreSQL, the source of truth for what is on sale.
+public struct EventCatalog: Sendable {
+    public enum UpsertOutcome: Sendable, Equatable { case created, updated }
+
+    private let database: PostgresClient
+
+    public init(database: PostgresClient) {
+        self.database = database
+    }
+
+    /// Creates the event or updates it, with its classes, in one transaction. Capacity may grow;
+    /// shrinking a class below what is already held or sold fails with `capacityBelowCommitted`
+    /// and changes nothing.
+    public func upsert(_ event: EventDefinition) async throws -> UpsertOutcome {
+        try event.validate()
+        do {
+            return try await database.withTransaction { connection in
+                let rows = try await connection.query("""
+                    INSERT INTO events (id, name, opens_at, rate_per_second, max_active, session_seconds)
+                    VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, opens_at = EXCLUDED.opens_at,
+                        rate_per_second = EXCLUDED.rate_per_second, max_active = EXCLUDED.max_active,
+                        session_seconds = EXCLUDED.session_seconds, updated_at = now()
+                    RETURNING (xmax = 0) AS inserted
+                    """, [
+                        .string(event.id), .string(event.name),
+                        event.opensAt.map { PostgresValue.date($0) } ?? .null,
+                        .double(event.admission.ratePerSecond), .int(Int64(event.admission.maxActive)),
+                        .int(Int64(event.admission.sessionSeconds)),
+                    ])
+                let inserted = try rows.first?.decode(Bool.self, at: 0) ?? false
+                for c in event.ticketClasses {
+                    try await connection.query("""
+                        INSERT INTO ticket_classes (event_id, id, name, price_cents, capacity)
+                        VALUES ($1, $2, $3, $4, $5)
+                        ON CONFLICT (event_id, id) DO UPDATE SET name = EXCLUDED.name,
+                            price_cents = EXCLUDED.price_cents, capacity = EXCLUDED.capacity
+                        """, [
+                            .string(event.id), .string(c.id), .string(c.name),
+                            .int(Int64(c.priceCents)), .int(Int64(c.capacity)),
+                        ])
+                }
+                return inserted ? .created : .updated
+            }
+        } catch let error as PostgresError where error.isCheckViolation {
+            throw InventoryError(.capacityBelowCommitted,
+                                 "a ticket class cannot shrink below the tickets already held or sold")
+        }
+    }
+
+    /// The event with its classes, or `nil`.
+    public func event(id: String) async throws -> EventDefinition? {
+        let events = try await database.query("""
+            SELECT name, opens_at, rate_per_second, max_active, session_seconds FROM events WHERE id = $1
+            """, [.string(id)])
+        guard let row = events.first else { return nil }
+        let classes = try await database.query("""
+            SELECT id, name, capacity, price_cents FROM ticket_classes WHERE event_id = $1 ORDER BY id
+            """, [.string(id)])
+        return EventDefinition(
+            id: id, name: try row.decode(String.self, at: 0), opensAt: try row.decode(Date?.self, at: 1),
+            ticketClasses: try classes.map {
+                EventDefinition.TicketClass(id: try $0.decode(String.self, at: 0), name: try $0.decode(String.self, at: 1),
+                                            capacity: try $0.decode(Int.self, at: 2), priceCents: try $0.decode(Int.self, at: 3))
+            },
+            admission: .init(ratePerSecond: try row.decode(Double.self, at: 2), maxActive: try row.decode(Int.self, at: 3),
+                             sessionSeconds: try row.decode(Int.self, at: 4)))
+    }
+}

@@ -1,0 +1,21 @@
+import Logging
+import Synchronization
+
+/// Process-wide set-up that may happen only once (logging, metrics).
+public enum Bootstrap {
+    private static let loggingDone = Mutex(false)
+
+    /// Structured logging to standard error: `key=value` metadata on every line.
+    public static func logging(level: Logger.Level) {
+        let first = loggingDone.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
