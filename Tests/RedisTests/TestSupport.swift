@@ -75,7 +75,11 @@ final class RedisServerProcess: @unchecked Sendable {  // used from one test tas
         try await start()
     }
 
-    deinit { process?.terminate() }
+    // SIGKILL throughout: the child inherits the test process's blocked-signal mask, so SIGTERM
+    // would not stop it.
+    deinit {
+        if let process { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
 
     /// Starts the server (again) on the same port and waits until it answers.
     func start() async throws {
@@ -97,12 +101,7 @@ final class RedisServerProcess: @unchecked Sendable {  // used from one test tas
         self.process = nil
     }
 
-    func stop() {
-        guard let process else { return }
-        process.terminate()
-        process.waitUntilExit()
-        self.process = nil
-    }
+    func stop() { kill() }
 
     private func waitUntilAnswering() async throws {
         let deadline = ContinuousClock.now + .seconds(10)
