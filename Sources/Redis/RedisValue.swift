@@ -8,8 +8,8 @@ public enum RedisValue: Sendable, Hashable {
     case simpleString(String)
     /// An error reply such as `-WRONGTYPE Operation against a key ...`, the whole message.
     ///
-    /// ``RedisClient/send(_:)-(RedisArgument...)`` throws these as ``RedisError``; inside
-    /// ``RedisClient/pipeline(_:)`` they stay values.
+    /// `RedisClient.send` and `eval` throw these as ``RedisError`` with code `.server(prefix)`;
+    /// inside `RedisClient.pipeline` results they stay values.
     case error(String)
     /// An integer reply.
     case integer(Int64)

@@ -145,6 +145,25 @@ import Testing
         _ = try? channel.finish()
         #expect(pendingError.value?.code == .connectionClosed)
     }
+
+    /// Garbage from the server fails what is in flight with `.protocolError` and closes the channel.
+    @Test func protocolErrorFailsPendingAndCloses() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RedisReplyDecoder()))
+        try channel.pipeline.syncOperations.addHandler(RedisConnectionHandler(logger: TestSupport.logger))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var bytes = ByteBuffer()
+        RedisCommandEncoder.encode(["PING"], into: &bytes)
+        let promise = loop.makePromise(of: [RedisValue].self)
+        channel.writeAndFlush(RedisRequest(bytes: bytes, count: 1, timeout: .seconds(5), promise: promise), promise: nil)
+        let failure = ResultBox<RedisError>()
+        promise.futureResult.whenFailure { failure.value = $0 as? RedisError }
+        _ = try? channel.writeInbound(ByteBuffer(string: "!garbage\r\n"))
+        loop.run()
+        #expect(failure.value?.code == .protocolError)
+        #expect(!channel.isActive)
+    }
 }
 
 /// Holds a callback's result in the single-threaded EmbeddedEventLoop tests.

@@ -162,6 +162,27 @@ import Testing
         await client.close()
         server.stop()
     }
+
+    @Test func authAndDatabaseFromURL() async throws {
+        let server = try await RedisServerProcess(arguments: ["--requirepass", "s3cret"])
+        let good = RedisClient(
+            configuration: try RedisConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3"),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: TestSupport.logger)
+        try await good.ping()
+        #expect(try await good.send("CLIENT", "INFO").string?.contains("db=3") == true)
+        await good.close()
+
+        let bad = RedisClient(
+            configuration: try RedisConfiguration(url: "redis://:wrong@127.0.0.1:\(server.port)"),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: TestSupport.logger)
+        await #expect {
+            try await bad.ping()
+        } throws: { error in
+            (error as? RedisError)?.code == .server("WRONGPASS")
+        }
+        await bad.close()
+        server.stop()
+    }
 }
 
 private final class StopFlag: Sendable {

@@ -70,7 +70,10 @@ final class RedisServerProcess: @unchecked Sendable {  // used from one test tas
 
     var url: String { "redis://127.0.0.1:\(port)" }
 
-    init() async throws {
+    private let extraArguments: [String]
+
+    init(arguments: [String] = []) async throws {
+        extraArguments = arguments
         port = try await Self.freePort()
         try await start()
     }
@@ -85,7 +88,7 @@ final class RedisServerProcess: @unchecked Sendable {  // used from one test tas
     func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
