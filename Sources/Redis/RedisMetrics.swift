@@ -1,0 +1,14 @@
+import Metrics
+
+/// The client's metric handles, created once per ``RedisClient`` (after the metrics backend
+/// is bootstrapped) with fixed labels.
+struct RedisMetrics: Sendable {
+    /// Commands sent (a pipeline counts each command).
+    let commands = Counter(label: "redis_commands_total")
+    /// Commands that failed: error replies through `send`, timeouts, connection failures.
+    let commandErrors = Counter(label: "redis_command_errors_total")
+    /// Successful connects after a lost connection or a failed attempt.
+    let reconnects = Counter(label: "redis_reconnects_total")
+    /// Connections currently open (pool and pub/sub).
+    let connectionsOpen = Meter(label: "redis_connections_open")
+}
