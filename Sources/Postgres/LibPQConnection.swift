@@ -110,6 +110,28 @@ final class LibPQConnection: @unchecked Sendable {
         while let n = PQnotifies(conn) { PQfreemem(n) }
     }
 
+    /// Reads whatever the server sent and returns queued notifications, or `nil` when the
+    /// connection is lost. Never blocks.
+    func readNotifications() -> [PostgresNotification]? {
+        guard let conn, PQstatus(conn) == CONNECTION_OK else { return nil }
+        if PQconsumeInput(conn) == 0 { return nil }
+        return takeNotifications()
+    }
+
+    /// Returns notifications already queued inside libpq (e.g. received during a command).
+    func takeNotifications() -> [PostgresNotification] {
+        guard let conn else { return [] }
+        var out: [PostgresNotification] = []
+        while let n = PQnotifies(conn) {
+            out.append(PostgresNotification(
+                channel: String(cString: n.pointee.relname),
+                payload: n.pointee.extra.map { String(cString: $0) } ?? "",
+                backendPID: n.pointee.be_pid))
+            PQfreemem(n)
+        }
+        return out
+    }
+
     // MARK: Queries
 
     /// Runs one statement with out-of-band text parameters (`PQexecParams`).
