@@ -23,6 +23,12 @@ public final class PostgresConnection: Sendable {
         self.logger = logger
     }
 
+    deinit {
+        // Dropped without `close()` (e.g. a pool released without closing): end the thread;
+        // the libpq handle is finished when its last reference goes away.
+        thread.stop()
+    }
+
     /// Opens a session on a new dedicated thread.
     static func connect(
         configuration: PostgresConfiguration, metrics: PostgresMetrics, logger: Logger

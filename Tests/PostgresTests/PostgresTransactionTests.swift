@@ -79,6 +79,23 @@ struct PostgresTransactionTests {
         await client.close()
     }
 
+    @Test func largePipelineDoesNotDeadlock() async throws {
+        // Megabytes each way: sending must interleave with reading (non-blocking + poll loop).
+        let client = try await TestDatabase.client(poolSize: 1)
+        let big = String(repeating: "é", count: 50_000)
+        let statements = (0..<120).map { i in
+            PostgresStatement("SELECT length($1::text), repeat('x', $2::int)", [.string(big), .int(Int64(100_000 + i))])
+        }
+        let results = try await withTimeout(.seconds(60)) { try await client.pipeline(statements) }
+        #expect(results.count == 120)
+        for (i, rows) in results.enumerated() {
+            #expect(try rows.first?.decode(Int.self, at: 0) == 50_000)
+            #expect(try rows.first?.decode(String.self, at: 1).utf8.count == 100_000 + i)
+        }
+        try await client.ping()
+        await client.close()
+    }
+
     @Test func transactionPipelineFailureRollsBackEverything() async throws {
         try await TestDatabase.withSchema(poolSize: 1) { client, _ in
             _ = try await client.query("CREATE TABLE t (id int PRIMARY KEY, qty int CHECK (qty >= 0))")
