@@ -1,0 +1,135 @@
+import Logging
+
+/// One PostgreSQL session, served by its own dedicated thread.
+///
+/// Obtained from `PostgresClient.withConnection`/`withTransaction`; do not keep it beyond the
+/// closure. Calls on one connection run one at a time in submission order.
+public final class PostgresConnection: Sendable {
+    private let thread: ConnectionThread
+    /// Confined to `thread`: only touched inside jobs submitted to it.
+    private let handle: LibPQConnection
+    private let metrics: PostgresMetrics
+    private let logger: Logger
+    /// The server process id of this session (`pg_backend_pid()`).
+    public let backendPID: Int32
+
+    private init(thread: ConnectionThread, handle: LibPQConnection, metrics: PostgresMetrics, logger: Logger) {
+        self.thread = thread
+        self.handle = handle
+        self.metrics = metrics
+        self.backendPID = handle.backendPID
+        var logger = logger
+        logger[metadataKey: "pg_pid"] = "\(handle.backendPID)"
+        self.logger = logger
+    }
+
+    deinit {
+        // Dropped without `close()` (e.g. a pool released without closing): end the thread;
+        // the libpq handle is finished when its last reference goes away.
+        thread.stop()
+    }
+
+    /// Opens a session on a new dedicated thread.
+    static func connect(
+        configuration: PostgresConfiguration, metrics: PostgresMetrics, logger: Logger
+    ) async throws -> PostgresConnection {
+        let thread = ConnectionThread(name: "pg-\(configuration.metricsPoolName)")
+        do {
+            let handle = try await thread.run { try LibPQConnection.connect(configuration) }
+            let connection = PostgresConnection(thread: thread, handle: handle, metrics: metrics, logger: logger)
+            connection.logger.debug("postgres connection opened", metadata: ["pg_target": "\(configuration)"])
+            return connection
+        } catch {
+            thread.stop()
+            throw error
+        }
+    }
+
+    /// Runs one statement. Parameters are sent separately from the SQL (`PQexecParams`),
+    /// so they are never interpreted as SQL.
+    public func query(_ sql: String, _ params: [PostgresValue] = []) async throws -> PostgresRows {
+        try await measured { handle in try handle.query(sql, params) }
+    }
+
+    /// Runs several statements in one round trip using libpq pipeline mode. The statements
+    /// form one implicit transaction (unless already inside `withTransaction`): if one fails,
+    /// the earlier ones are rolled back, the rest skipped, and the error's `statementIndex`
+    /// names the failing one.
+    public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        try await measured(count: statements.count) { handle in try handle.pipeline(statements) }
+    }
+
+    /// `BEGIN; statements...; COMMIT` sent as one pipeline: one round trip for the whole
+    /// transaction. If any statement fails, everything is rolled back and its error is thrown
+    /// with `sqlState` and `statementIndex` (`statements.count` means the COMMIT failed).
+    /// The connection stays usable. Must not be called inside another transaction.
+    public func transactionPipeline(
+        isolation: TransactionIsolation = .readCommitted, _ statements: [PostgresStatement]
+    ) async throws -> [PostgresRows] {
+        try await measured(count: statements.count + 2) { handle in
+            try handle.transactionPipeline(statements, isolation: isolation)
+        }
+    }
+
+    /// Runs a trusted, parameterless SQL script that may hold several statements (`PQexec`,
+    /// simple query protocol). Meant for migration bodies only — never put user data in it.
+    public func executeScript(_ sql: String) async throws {
+        _ = try await measured { handle in try handle.executeScript(sql) }
+    }
+
+    /// Runs `body` inside `BEGIN ... COMMIT`; rolls back if `body` throws (and rethrows).
+    public func transaction<T>(
+        isolation: TransactionIsolation = .readCommitted, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        _ = try await query(isolation.beginStatement)
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            do {
+                _ = try await query("ROLLBACK")
+            } catch let rollbackError {
+                logger.warning("rollback failed", metadata: ["error": "\(rollbackError)"])
+            }
+            throw error
+        }
+        _ = try await query("COMMIT")
+        return value
+    }
+
+    // MARK: Pool support
+
+    /// Liveness check before handing an idle connection out (no round trip).
+    func checkAlive() async -> Bool {
+        (try? await thread.run { [handle] in handle.checkAlive() }) ?? false
+    }
+
+    /// Rolls back anything left open; false if the connection must be discarded.
+    func resetForReuse() async -> Bool {
+        (try? await thread.run { [handle] in handle.resetForReuse() }) ?? false
+    }
+
+    /// Closes the session and ends its thread.
+    func close() async {
+        _ = try? await thread.run { [handle] in handle.close() }
+        thread.stop()
+        logger.debug("postgres connection closed")
+    }
+
+    private func measured<T: Sendable>(
+        count: Int = 1, _ body: @escaping @Sendable (LibPQConnection) throws -> T
+    ) async throws -> T {
+        metrics.queries.increment(by: Int64(count))
+        do {
+            return try await thread.run { [handle] in try body(handle) }
+        } catch let error as PostgresError {
+            metrics.queryErrors.increment()
+            if error.isConnectionFailure {
+                logger.warning("postgres connection failed", metadata: ["error": "\(error)"])
+            } else {
+                logger.debug("postgres statement failed", metadata: ["error": "\(error)"])
+            }
+            throw error
+        }
+    }
+}
