@@ -34,7 +34,7 @@ public struct EventCatalog: Sendable {
                     ])
                 let inserted = try rows.first?.decode(Bool.self, at: 0) ?? false
                 for c in event.ticketClasses {
-                    try await connection.query("""
+                    _ = try await connection.query("""
                         INSERT INTO ticket_classes (event_id, id, name, price_cents, capacity)
                         VALUES ($1, $2, $3, $4, $5)
                         ON CONFLICT (event_id, id) DO UPDATE SET name = EXCLUDED.name,

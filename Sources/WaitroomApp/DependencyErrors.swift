@@ -8,7 +8,7 @@ import Redis
 // or that did not answer in time, is `503 dependency_unavailable` with `Retry-After`: a client
 // retries, nothing hangs.
 
-extension RedisError: @retroactive HTTPErrorConvertible {
+extension RedisError: HTTPErrorConvertible {
     public var httpError: HTTPError {
         if code.isServer {
             return HTTPError(.internalServerError, code: .internalError, message: "internal error")
@@ -18,7 +18,7 @@ extension RedisError: @retroactive HTTPErrorConvertible {
     }
 }
 
-extension PostgresError: @retroactive HTTPErrorConvertible {
+extension PostgresError: HTTPErrorConvertible {
     public var httpError: HTTPError {
         switch code {
         case .connection, .unavailable, .poolTimeout, .closed:
@@ -34,7 +34,7 @@ extension PostgresError: @retroactive HTTPErrorConvertible {
     }
 }
 
-extension InventoryError: @retroactive HTTPErrorConvertible {
+extension InventoryError: HTTPErrorConvertible {
     public var httpError: HTTPError {
         switch code {
         case .invalidEvent: return HTTPError(.unprocessableEntity, code: "invalid_event", message: message)

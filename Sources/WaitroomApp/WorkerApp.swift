@@ -17,9 +17,11 @@ public enum WorkerApp {
     public static func run(configuration: ServerConfiguration, allocator: String, logger: Logger) async throws {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        registry.makeGauge(name: "waitroom_build_info", labels: [
+        registry.makeGauge(descriptor: .init(
+            namespace: "waitroom", metricName: "build", unitName: "info",
+            helpText: "Version of the server and the allocator in effect (always 1)."), labels: [
             ("version", WaitroomVersion.string), ("allocator", allocator.hasPrefix("allocator: jemalloc") ? "jemalloc" : "system"),
-        ]).set(1)
+        ]).set(1.0)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let redis = RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL),
