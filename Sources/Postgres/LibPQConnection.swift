@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -7,6 +8,9 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Where libpq's notice processor sends server notices.
+private let postgresNoticeLogger = Logger(label: "waitroom.postgres.notice")
 
 /// A libpq `PGconn` and the synchronous operations on it.
 ///
@@ -55,6 +59,16 @@ final class LibPQConnection: @unchecked Sendable {
             // carries no SQLSTATE through PQconnectdb; report them all as 08001.
             throw PostgresError(code: .unavailable, message: "cannot connect to PostgreSQL: \(message)", sqlState: "08001")
         }
+        // Server notices ("relation … already exists, skipping") go to the log, not to stderr.
+        PQsetNoticeProcessor(raw, { _, message in
+            guard let message else { return }
+            let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.hasPrefix("WARNING") {
+                postgresNoticeLogger.warning("\(text)")
+            } else {
+                postgresNoticeLogger.debug("\(text)")
+            }
+        }, nil)
         return LibPQConnection(conn: raw)
     }
 

@@ -38,7 +38,7 @@ start_redis() {
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
   return 1
 }
-stop_redis() { redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1; sleep 0.2; }
+stop_redis() { redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1; }
 start_pg() { pg_as "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -t 30 start >/dev/null; }
 stop_pg() { pg_as "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null; }
 
@@ -82,7 +82,7 @@ check "demo creates the demo event" "$BIN" demo
 echo "e2e: serve with 2 workers on one port"
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-check "readyz 200 after start" wait_code 20 "$BASE/readyz" 200 >/dev/null
+t=$(wait_code 20 "$BASE/readyz" 200) && pass "readyz 200 after start (${t}s)" || fail "readyz 200 after start"
 check "two worker processes" test "$(worker_pids | wc -l)" = 2
 check "healthz 200" test "$(code "$BASE/healthz")" = 200
 check "metrics is Prometheus text" bash -c "curl -s '$BASE/metrics' | grep -q '^# TYPE'"
@@ -126,7 +126,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 check "supervisor started a new worker" test $replaced = yes
-check "readyz 200 after the restart" wait_code 10 "$BASE/readyz" 200 >/dev/null
+t=$(wait_code 10 "$BASE/readyz" 200) && pass "readyz 200 after the restart (${t}s)" || fail "readyz 200 after the restart"
 
 echo "e2e: graceful shutdown"
 kill -TERM "$SERVER_PID"
