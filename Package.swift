@@ -111,9 +111,17 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .target(name: "PostgresTestSupport", dependencies: [
+            "Postgres", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/PostgresTestSupport"),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens"]),
-        .testTarget(name: "WaitroomAppTests", dependencies: ["WaitroomApp"]),
+        .testTarget(name: "WaitroomAppTests", dependencies: [
+            "WaitroomApp", "Edge", "Inventory", "Postgres", "Tokens", "PostgresTestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "EdgeTests", dependencies: [
             "Edge", "Redis", "Postgres",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Logging
 import Postgres
+import PostgresTestSupport
 import Testing
 
 @Suite("Migrations")

@@ -1,24 +1,23 @@
 import Foundation
 import Logging
 import Postgres
-import Testing
 
-/// Shared helpers: where the test server is, and per-test schemas so suites run in parallel.
-enum TestDatabase {
-    static let url = ProcessInfo.processInfo.environment["WAITROOM_TEST_DATABASE_URL"]
+/// Shared by the suites that need PostgreSQL: where the test server is, and per-test schemas so suites run in parallel.
+public enum TestDatabase {
+    public static let url = ProcessInfo.processInfo.environment["WAITROOM_TEST_DATABASE_URL"]
         ?? "postgres://waitroom@127.0.0.1:5441/waitroom_test"
 
-    static var logger: Logger {
+    public static var logger: Logger {
         var logger = Logger(label: "PostgresTests")
         logger.logLevel = .warning
         return logger
     }
 
-    struct Unreachable: Error, CustomStringConvertible {
-        let description: String
+    public struct Unreachable: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func configuration(
+    public static func configuration(
         poolSize: Int = 4, acquireTimeout: Duration = .seconds(5), schema: String? = nil
     ) throws -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(url: url)
@@ -30,7 +29,7 @@ enum TestDatabase {
     }
 
     /// A client whose server answered a ping. Fails the test loudly if PostgreSQL is down.
-    static func client(poolSize: Int = 4, acquireTimeout: Duration = .seconds(5), schema: String? = nil) async throws -> PostgresClient {
+    public static func client(poolSize: Int = 4, acquireTimeout: Duration = .seconds(5), schema: String? = nil) async throws -> PostgresClient {
         let client = PostgresClient(
             configuration: try configuration(poolSize: poolSize, acquireTimeout: acquireTimeout, schema: schema),
             logger: logger)
@@ -46,13 +45,13 @@ enum TestDatabase {
         return client
     }
 
-    static func uniqueName(_ prefix: String) -> String {
+    public static func uniqueName(_ prefix: String) -> String {
         prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
     }
 
     /// Creates a fresh schema, hands `body` a client whose `search_path` is that schema,
     /// and drops the schema afterwards.
-    static func withSchema<T>(
+    public static func withSchema<T>(
         poolSize: Int = 4, acquireTimeout: Duration = .seconds(5),
         _ body: (PostgresClient, String) async throws -> T
     ) async throws -> T {
@@ -75,10 +74,10 @@ enum TestDatabase {
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible { let description: String }
+public struct TimedOut: Error, CustomStringConvertible { public let description: String }
 
 /// Runs `body`, failing with a clear error if it takes longer than `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     return try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
