@@ -39,12 +39,27 @@ enum Allocator {
         return resident
     }
 
-    /// True when `malloc` (as Swift and Foundation call it) is served by jemalloc.
+    /// True when the process-wide `malloc` (the first definition in global symbol lookup order,
+    /// the one every library of this process calls) is libjemalloc's.
+    static var jemallocProvidesMalloc: Bool {
+        guard let global = dlopen(nil, RTLD_NOW), let resolved = dlsym(global, "malloc"),
+              let library = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD),
+              let jemallocs = dlsym(library, "malloc") else { return false }
+        return resolved == jemallocs
+    }
+
+    /// True when `malloc` (as Swift, Foundation and NIO call it) is served by jemalloc: the
+    /// process-wide `malloc` symbol comes from libjemalloc, and a block allocated through it shows
+    /// up in jemalloc's own `stats.allocated`. (The call goes through the resolved symbol, so the
+    /// optimizer cannot elide the allocation as it may a plain malloc/free pair.)
     static var isJemallocActive: Bool {
-        guard let before = allocatedBytes else { return false }
+        guard jemallocProvidesMalloc else { return false }
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "malloc"),
+              let before = allocatedBytes else { return false }
+        typealias MallocFunction = @convention(c) (Int) -> UnsafeMutableRawPointer?
+        let systemMalloc = unsafeBitCast(symbol, to: MallocFunction.self)
         let blockSize = 8 << 20
-        guard let block = malloc(blockSize) else { return false }
-        memset(block, 1, blockSize)
+        guard let block = systemMalloc(blockSize) else { return false }
         let after = allocatedBytes ?? before
         free(block)
         return after - before >= blockSize

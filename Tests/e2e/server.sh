@@ -86,6 +86,7 @@ t=$(wait_code 20 "$BASE/readyz" 200) && pass "readyz 200 after start (${t}s)" ||
 check "two worker processes" test "$(worker_pids | wc -l)" = 2
 check "healthz 200" test "$(code "$BASE/healthz")" = 200
 check "metrics is Prometheus text" bash -c "curl -s '$BASE/metrics' | grep -q '^# TYPE'"
+check "metrics show jemalloc in effect" bash -c "curl -s '$BASE/metrics' | grep -q 'waitroom_build_info{.*allocator=\"jemalloc\"'"
 check "unknown route is 404 in the error shape" \
   bash -c "curl -s '$BASE/nope' | grep -q '\"error\":{\"code\":\"not_found\"'"
 check "demo page served" bash -c "curl -s '$BASE/e/demo' | grep -qi '<html'"
