@@ -20,7 +20,7 @@ public enum WorkerApp {
         registry.makeGauge(descriptor: .init(
             namespace: "waitroom", metricName: "build", unitName: "info",
             helpText: "Version of the server and the allocator in effect (always 1)."), labels: [
-            ("version", WaitroomVersion.string), ("allocator", allocator.hasPrefix("allocator: jemalloc") ? "jemalloc" : "system"),
+            ("version", WaitroomVersion.string), ("allocator", allocator.hasPrefix("allocator: jemalloc") && !allocator.contains("NOT") ? "jemalloc" : "system"),
         ]).set(1.0)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
