@@ -34,15 +34,9 @@ public struct HTTPRequest: Sendable {
         body: ByteBuffer = ByteBuffer(),
         pathParameters: PathParameters = PathParameters()
     ) {
-        self.method = method
-        self.uri = uri
         let (path, query) = HTTPRequest.splitTarget(uri)
-        self.path = path
-        self.query = query
-        self.version = version
-        self.headers = headers
-        self.body = body
-        self.pathParameters = pathParameters
+        self.init(method: method, uri: uri, path: path, query: query, version: version, headers: headers,
+                  body: body, pathParameters: pathParameters)
     }
 
     /// Creates a request whose target is already split (the server's hot path).

@@ -21,23 +21,20 @@ enum Allocator {
         _ = mallctl("epoch", &previous, &size, &epoch, MemoryLayout<UInt64>.size)
     }
 
-    /// Bytes that jemalloc counts as allocated by the application (refreshed on each call).
-    static var allocatedBytes: Int? {
+    /// A `size_t` statistic of jemalloc (fresh: a new snapshot is taken first).
+    private static func statistic(_ name: String) -> Int? {
         refreshStatistics()
-        var allocated = 0
+        var value = 0
         var size = MemoryLayout<Int>.size
-        guard mallctl("stats.allocated", &allocated, &size, nil, 0) == 0 else { return nil }
-        return allocated
+        guard mallctl(name, &value, &size, nil, 0) == 0 else { return nil }
+        return value
     }
 
+    /// Bytes that jemalloc counts as allocated by the application.
+    static var allocatedBytes: Int? { statistic("stats.allocated") }
+
     /// Bytes in physically resident pages that jemalloc maps.
-    static var residentBytes: Int? {
-        refreshStatistics()
-        var resident = 0
-        var size = MemoryLayout<Int>.size
-        guard mallctl("stats.resident", &resident, &size, nil, 0) == 0 else { return nil }
-        return resident
-    }
+    static var residentBytes: Int? { statistic("stats.resident") }
 
     /// True when the process-wide `malloc` (the first definition in global symbol lookup order,
     /// the one every library of this process calls) is libjemalloc's.
