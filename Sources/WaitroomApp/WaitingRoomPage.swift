@@ -1,14 +1,18 @@
+import Foundation
 import Inventory
 
-/// The waiting-room page `/e/{eventId}`: plain HTML, no build step.
+/// The waiting-room page `/e/{eventId}`: plain HTML and JavaScript, no build step.
 ///
-/// Until the queue lands (the Waitroom issue) it shows the event and its ticket classes; the
-/// live position stream is added there.
+/// It joins the queue (one place per browser: a random user id kept in `localStorage`), follows
+/// the position over `EventSource` (resuming with `Last-Event-ID` on reconnects, which the
+/// browser does by itself), falls back to polling when streams fail, and shows position, ETA,
+/// paused and sold out. On admission it switches to the checkout view with the admission token.
 enum WaitingRoomPage {
     static func render(event: EventDefinition) -> String {
         let classes = event.ticketClasses.map { c in
-            "<li>\(escape(c.name)): \(c.capacity) tickets at \(price(c.priceCents))</li>"
-        }.joined(separator: "\n        ")
+            "<li data-class=\"\(escape(c.id))\">\(escape(c.name)): \(price(c.priceCents))</li>"
+        }.joined(separator: "\n          ")
+        let opens = event.opensAt.map { ISO8601DateFormatter().string(from: $0) } ?? ""
         return """
         <!doctype html>
         <html lang="en">
@@ -17,24 +21,214 @@ enum WaitingRoomPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escape(event.name)) · Waitroom</title>
         <style>
-          body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #1d2430; }
-          h1 { font-size: 1.6rem; }
-          .card { border: 1px solid #d8dee8; border-radius: 12px; padding: 1.2rem 1.4rem; }
+          :root { color-scheme: light; }
+          body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 36rem; margin: 2.5rem auto;
+                 padding: 0 1rem; color: #1d2430; background: #f7f8fa; }
+          h1 { font-size: 1.5rem; margin-bottom: .25rem; }
+          .sub { color: #5b6675; margin-top: 0; }
+          .card { background: #fff; border: 1px solid #d8dee8; border-radius: 14px; padding: 1.4rem 1.6rem; margin: 1.2rem 0; }
+          .big { font-size: 3rem; font-weight: 700; line-height: 1.1; font-variant-numeric: tabular-nums; }
+          .muted { color: #5b6675; }
+          .banner { border-radius: 10px; padding: .8rem 1rem; margin: 1rem 0; font-weight: 600; }
+          .banner.paused { background: #fff6e0; border: 1px solid #f0c36d; }
+          .banner.soldout { background: #fde8e8; border: 1px solid #e89a9a; }
+          .banner.error { background: #eef1f6; border: 1px solid #c8d0dc; }
+          .ok { background: #e6f6ec; border: 1px solid #8fcea6; }
+          [hidden] { display: none !important; }
+          ul { padding-left: 1.2rem; }
         </style>
         </head>
         <body>
-        <h1>\(escape(event.name))</h1>
-        <div class="card" id="event" data-event-id="\(escape(event.id))">
-          <p>Tickets on sale:</p>
-          <ul>
-            \(classes)
-          </ul>
-          <p>Admission: \(formatRate(event.admission.ratePerSecond)) people per second.</p>
-        </div>
+        <main id="app" data-event-id="\(escape(event.id))" data-opens-at="\(opens)">
+          <h1>\(escape(event.name))</h1>
+          <p class="sub">You are in the waiting room. Keep this page open: your place is kept for you.</p>
+
+          <div id="banner" class="banner" role="status" aria-live="polite" hidden></div>
+
+          <section id="waiting" class="card" aria-live="polite">
+            <div class="muted" id="state-label">Joining the queue…</div>
+            <div class="big" id="position">–</div>
+            <div class="muted">people ahead of you, including you</div>
+            <p id="eta" class="muted"></p>
+          </section>
+
+          <section id="checkout" class="card ok" hidden>
+            <h2>It's your turn</h2>
+            <p>You have been admitted. Your session is valid until <strong id="admission-expiry">–</strong>.</p>
+            <p class="muted">Tickets on sale:</p>
+            <ul>
+          \(classes)
+            </ul>
+          </section>
+        </main>
+        <script>
+        \(script)
+        </script>
         </body>
         </html>
         """
     }
+
+    /// The page logic. Written for the contract in shared/API.md; no framework, no build step.
+    static let script = #"""
+        (function () {
+          "use strict";
+          var app = document.getElementById("app");
+          var eventId = app.dataset.eventId;
+          var base = "/v1/events/" + encodeURIComponent(eventId) + "/queue";
+          var store = window.localStorage;
+          var keyTicket = "waitroom:" + eventId + ":ticket";
+          var keyUser = "waitroom:" + eventId + ":user";
+          var keyAdmission = "waitroom:" + eventId + ":admission";
+          var $ = function (id) { return document.getElementById(id); };
+          var source = null, pollTimer = null, streamFailures = 0, finished = false;
+
+          function banner(kind, text) {
+            var b = $("banner");
+            if (!kind) { b.hidden = true; b.textContent = ""; b.className = "banner"; return; }
+            b.className = "banner " + kind; b.textContent = text; b.hidden = false;
+          }
+
+          function formatEta(seconds) {
+            if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
+            if (seconds < 60) return "Estimated wait: less than a minute";
+            var minutes = Math.round(seconds / 60);
+            if (minutes < 60) return "Estimated wait: about " + minutes + " minute" + (minutes === 1 ? "" : "s");
+            var hours = Math.floor(minutes / 60), rest = minutes % 60;
+            return "Estimated wait: about " + hours + " h " + rest + " min";
+          }
+
+          function showPosition(position, eta) {
+            $("state-label").textContent = "Your place in line";
+            $("position").textContent = (typeof position === "number") ? position.toLocaleString("en-US") : "–";
+            $("eta").textContent = formatEta(eta);
+          }
+
+          function stop() {
+            finished = true;
+            if (source) { source.close(); source = null; }
+            if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+          }
+
+          function admitted(admission) {
+            stop();
+            store.setItem(keyAdmission, JSON.stringify(admission));
+            banner(null);
+            $("waiting").hidden = true;
+            $("checkout").hidden = false;
+            $("admission-expiry").textContent = admission.expiresAt
+              ? new Date(admission.expiresAt).toLocaleTimeString() : "–";
+          }
+
+          function soldOut() {
+            stop();
+            $("waiting").hidden = true;
+            banner("soldout", "Sold out: every ticket has been sold. Thank you for waiting.");
+          }
+
+          function placeLost(state) {
+            stop();
+            store.removeItem(keyTicket);
+            banner("error", state === "left" ? "You left the queue." : "Your place in the queue expired. Reload to join again.");
+          }
+
+          function apply(status) {
+            if (status.state === "admitted" && status.admission) return admitted(status.admission);
+            if (status.state === "sold_out") return soldOut();
+            if (status.state === "expired" || status.state === "left") return placeLost(status.state);
+            showPosition(status.position, status.etaSeconds);
+          }
+
+          function poll() {
+            pollTimer = null;
+            if (finished) return;
+            fetch(base + "/" + encodeURIComponent(store.getItem(keyTicket)), { cache: "no-store" })
+              .then(function (r) {
+                if (r.status === 404) { placeLost("expired"); return null; }
+                if (!r.ok) throw new Error("status " + r.status);
+                return r.json();
+              })
+              .then(function (s) { if (s) apply(s); })
+              .catch(function () { banner("error", "Reconnecting…"); })
+              .then(function () { if (!finished) pollTimer = setTimeout(poll, 3000); });
+          }
+
+          function startPolling() {
+            if (source) { source.close(); source = null; }
+            app.dataset.transport = "polling";
+            if (!pollTimer) poll();
+          }
+
+          function stream(ticket) {
+            if (!window.EventSource) return startPolling();
+            app.dataset.transport = "sse";
+            source = new EventSource(base + "/" + encodeURIComponent(ticket) + "/stream");
+            source.addEventListener("open", function () { streamFailures = 0; });
+            source.addEventListener("position", function (e) {
+              var d = JSON.parse(e.data);
+              if ($("banner").classList.contains("error")) banner(null);
+              showPosition(d.position, d.etaSeconds);
+            });
+            source.addEventListener("paused", function () {
+              banner("paused", "Admission is paused for a moment. You keep your place.");
+            });
+            source.addEventListener("resumed", function () { banner(null); });
+            source.addEventListener("admitted", function (e) { admitted(JSON.parse(e.data)); });
+            source.addEventListener("sold_out", function () { soldOut(); });
+            source.addEventListener("error", function () {
+              if (finished) return;
+              streamFailures += 1;
+              // The browser reconnects by itself (with Last-Event-ID); after repeated failures,
+              // or when the server refused the stream for good, fall back to polling.
+              if (source.readyState === EventSource.CLOSED || streamFailures >= 3) startPolling();
+            });
+          }
+
+          function join() {
+            var user = store.getItem(keyUser);
+            if (!user) {
+              var bytes = new Uint8Array(16);
+              window.crypto.getRandomValues(bytes);
+              user = "u-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+              store.setItem(keyUser, user);
+            }
+            return fetch(base, {
+              method: "POST", headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ userId: user })
+            }).then(function (r) {
+              if (r.status === 410) { soldOut(); return null; }
+              if (r.status === 404) { banner("error", "This event does not exist."); finished = true; return null; }
+              if (r.status === 429 || r.status === 503) {
+                var wait = parseInt(r.headers.get("Retry-After") || "2", 10);
+                banner("error", "Busy: trying again in " + wait + " s…");
+                return new Promise(function (res) { setTimeout(res, wait * 1000); }).then(join);
+              }
+              if (!r.ok) throw new Error("join failed: " + r.status);
+              return r.json();
+            });
+          }
+
+          function start() {
+            var admission = store.getItem(keyAdmission);
+            if (admission) {
+              var a = JSON.parse(admission);
+              if (a.expiresAt && new Date(a.expiresAt) > new Date()) return admitted(a);
+              store.removeItem(keyAdmission);
+            }
+            join().then(function (joined) {
+              if (!joined) return;
+              store.setItem(keyTicket, joined.ticket);
+              apply(joined);
+              if (!finished) stream(joined.ticket);
+            }).catch(function () {
+              banner("error", "Could not reach the waiting room. Retrying…");
+              setTimeout(start, 3000);
+            });
+          }
+
+          start();
+        })();
+        """#
 
     static func notFound(eventID: String) -> String {
         """
@@ -63,9 +257,5 @@ enum WaitingRoomPage {
     static func price(_ cents: Int) -> String {
         let units = cents / 100, rest = cents % 100
         return "\(units).\(rest < 10 ? "0" : "")\(rest)"
-    }
-
-    static func formatRate(_ rate: Double) -> String {
-        rate == rate.rounded() ? String(Int(rate)) : String(rate)
     }
 }
