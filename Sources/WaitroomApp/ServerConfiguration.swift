@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     /// True when no key was configured and one was made up for this run.
     public var signingKeyIsEphemeral: Bool
     public var logLevel: Logger.Level = .info
+    /// One JSON object per log line (`WAITROOM_LOG_FORMAT=json`) instead of text.
+    public var logJSON = false
     /// Request bodies over this many bytes get 413.
     public var maxBodyBytes: Int = 64 * 1024
     /// Graceful-shutdown drain deadline.
@@ -81,6 +83,13 @@ public struct ServerConfiguration: Sendable {
             }
             logLevel = level
         }
+        if let v = nonEmpty("WAITROOM_LOG_FORMAT") {
+            switch v.lowercased() {
+            case "json": logJSON = true
+            case "text": logJSON = false
+            default: throw ConfigurationError(key: "WAITROOM_LOG_FORMAT", message: "must be text or json")
+            }
+        }
         if let raw = nonEmpty("WAITROOM_DRAIN_SECONDS") {
             guard let v = Double(raw), v >= 0, v <= 600 else {
                 throw ConfigurationError(key: "WAITROOM_DRAIN_SECONDS", message: "must be a number of seconds in 0...600")
@@ -101,6 +110,7 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_DATABASE_URL"] = databaseURL
         env["WAITROOM_SIGNING_KEY"] = signingKeys.configurationString
         env["WAITROOM_LOG_LEVEL"] = logLevel.rawValue
+        env["WAITROOM_LOG_FORMAT"] = logJSON ? "json" : "text"
         env["WAITROOM_MAX_BODY_BYTES"] = String(maxBodyBytes)
         env["WAITROOM_DRAIN_SECONDS"] = String(drainSeconds)
         env["WAITROOM_WORKER_INDEX"] = String(workerIndex)

@@ -57,7 +57,7 @@ extension Waitroomd {
         func run() async throws {
             var configuration = try loadConfiguration()
             try options.apply(to: &configuration)
-            Bootstrap.logging(level: configuration.logLevel)
+            Bootstrap.logging(level: configuration.logLevel, json: configuration.logJSON)
             let logger = makeLogger("waitroom.supervisor", configuration)
             if configuration.signingKeyIsEphemeral {
                 logger.warning("WAITROOM_SIGNING_KEY is not set: using a random key for this run; tickets and admission tokens will not survive a restart")
@@ -76,7 +76,7 @@ extension Waitroomd {
         func run() async throws {
             var configuration = try loadConfiguration()
             try options.apply(to: &configuration)
-            Bootstrap.logging(level: configuration.logLevel)
+            Bootstrap.logging(level: configuration.logLevel, json: configuration.logJSON)
             var logger = makeLogger("waitroom.worker", configuration)
             logger[metadataKey: "worker"] = "\(ProcessInfo.processInfo.environment["WAITROOM_WORKER_INDEX"] ?? "0")"
             try await WorkerApp.run(configuration: configuration, allocator: Allocator.summary, logger: logger)
@@ -88,7 +88,7 @@ extension Waitroomd {
 
         func run() async throws {
             let configuration = try loadConfiguration()
-            Bootstrap.logging(level: configuration.logLevel)
+            Bootstrap.logging(level: configuration.logLevel, json: configuration.logJSON)
             let logger = makeLogger("waitroom.migrate", configuration)
             let applied = try await MigrateCommand.run(configuration: configuration, logger: logger)
             print(applied.isEmpty ? "migrations: up to date" : "migrations applied: \(applied.joined(separator: ", "))")
@@ -100,7 +100,7 @@ extension Waitroomd {
 
         func run() async throws {
             let configuration = try loadConfiguration()
-            Bootstrap.logging(level: configuration.logLevel)
+            Bootstrap.logging(level: configuration.logLevel, json: configuration.logJSON)
             let logger = makeLogger("waitroom.demo", configuration)
             let summary = try await DemoCommand.run(configuration: configuration, logger: logger)
             print(summary)

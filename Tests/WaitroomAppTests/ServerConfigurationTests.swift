@@ -55,3 +55,19 @@ import Tokens
         #expect(!reread.signingKeyIsEphemeral && reread.processes == 2)
     }
 }
+
+@Suite struct JSONLogHandlerTests {
+    @Test func quotesControlCharactersAndQuotes() {
+        #expect(JSONLogHandler.quote("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\u0001""#)
+    }
+
+    @Test func timestampIsRFC3339UTCWithMilliseconds() {
+        let ts = JSONLogHandler.timestamp()
+        #expect(ts.count == 24 && ts.hasSuffix("Z") && ts.dropFirst(10).first == "T")
+    }
+
+    @Test func logFormatIsValidated() throws {
+        #expect(try ServerConfiguration(environment: ["WAITROOM_LOG_FORMAT": "json"], cores: 1).logJSON)
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration(environment: ["WAITROOM_LOG_FORMAT": "xml"], cores: 1) }
+    }
+}
