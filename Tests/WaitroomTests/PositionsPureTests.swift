@@ -63,13 +63,14 @@ struct PositionsPureTests {
         }
     }
 
-    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8])
+    @Test(arguments: [1, 2, 3, 4])
     func positionIndexMatchesBruteForceUnderRandomOperations(seed: UInt64) {
         var random = SplitMix(state: seed)
         var index = PositionIndex()
         var model = Model()
         var maxOrder = 0
-        for _ in 0..<400 {
+        var mismatches: [Int] = []
+        for step in 0..<300 {
             switch Int.random(in: 0..<10, using: &random) {
             case 0...3:
                 maxOrder += Int.random(in: 1...5, using: &random)  // joins
@@ -93,14 +94,17 @@ struct PositionsPureTests {
             }
             #expect(index.frontier == model.frontier)
             #expect(index.departedCount == model.departed.count)
+            // Checking every order after every step is quadratic; every third step is plenty.
+            guard step % 3 == 0 else { continue }
             for order in 1...(maxOrder + 3) {
-                #expect(index.position(order: order) == model.position(order))
-                #expect(index.isAdmitted(order) == model.isAdmitted(order))
-                if order <= maxOrder {
-                    #expect(index.position(order: order) == model.countedPosition(order))
+                // One #expect per mismatch list, not per probe: debug-mode expectations are slow.
+                if index.position(order: order) != model.position(order) || index.isAdmitted(order) != model.isAdmitted(order)
+                    || (order <= maxOrder && index.position(order: order) != model.countedPosition(order)) {
+                    mismatches.append(order)
                 }
             }
         }
+        #expect(mismatches.isEmpty, "orders whose position differs from the model: \(mismatches.prefix(20))")
         // A rebuild from the waiting set gives the same positions.
         let waiting = ((model.frontier + 1)...max(model.frontier + 1, maxOrder)).filter { $0 <= maxOrder && !model.departed.contains($0) }
         let rebuilt = PositionIndex(frontier: model.frontier, maxOrder: maxOrder, waiting: waiting)
