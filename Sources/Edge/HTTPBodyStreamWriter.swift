@@ -19,6 +19,9 @@ public final class HTTPBodyStreamWriter: Sendable {
         self.streamID = streamID
     }
 
+    /// Whether the channel accepts more writes without exceeding its write buffer high-water mark.
+    public var isWritable: Bool { self.channel.isWritable }
+
     /// Completes when the connection is closed (client gone or server shutdown).
     public var closeFuture: EventLoopFuture<Void> { self.channel.closeFuture }
 

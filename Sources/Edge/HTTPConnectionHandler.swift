@@ -70,6 +70,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         context.fireUserInboundEventTriggered(event)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .streaming(_, _, let stream, let writer) = self.state, let hook = stream.onWritabilityChanged {
+            hook(writer, context.channel.isWritable)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -11,13 +11,18 @@ public struct HTTPResponseStream: Sendable {
     /// Called on the connection's event loop when the server starts its graceful shutdown while
     /// the stream is open, so it can tell the client to reconnect and ``HTTPBodyStreamWriter/finish()``.
     public var onDrain: (@Sendable (HTTPBodyStreamWriter) -> Void)?
+    /// Called on the connection's event loop when the channel's writability changes (`true`:
+    /// writable again), so a stream can stop writing to a slow reader and resume later.
+    public var onWritabilityChanged: (@Sendable (HTTPBodyStreamWriter, Bool) -> Void)?
 
     /// Creates a stream body.
     public init(
         onDrain: (@Sendable (HTTPBodyStreamWriter) -> Void)? = nil,
+        onWritabilityChanged: (@Sendable (HTTPBodyStreamWriter, Bool) -> Void)? = nil,
         start: @escaping @Sendable (HTTPBodyStreamWriter) -> Void
     ) {
         self.start = start
         self.onDrain = onDrain
+        self.onWritabilityChanged = onWritabilityChanged
     }
 }

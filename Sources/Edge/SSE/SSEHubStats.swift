@@ -1,0 +1,17 @@
+/// Counts of an ``SSEHub``, summed over its event loops.
+public struct SSEHubStats: Sendable, Equatable {
+    /// Open streams.
+    public var streams: Int
+    /// Streams waiting for their channel to become writable again (each holds at most one
+    /// pending value: it is resolved afresh when writability returns).
+    public var pendingStreams: Int
+    /// Events with at least one stream.
+    public var events: Int
+
+    /// Stats with the given counts.
+    public init(streams: Int = 0, pendingStreams: Int = 0, events: Int = 0) {
+        self.streams = streams
+        self.pendingStreams = pendingStreams
+        self.events = events
+    }
+}

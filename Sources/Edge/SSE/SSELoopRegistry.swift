@@ -1,0 +1,302 @@
+import NIOCore
+
+/// The streams of one event loop, grouped by event: touched only on that loop, so the hot path
+/// takes no locks. One keepalive timer per loop walks all of them.
+// @unchecked Sendable: all mutable state is confined to `eventLoop` (every entry point runs there:
+// stream hooks are called on the connection's loop, the hub hops with `execute`/`submit`),
+// asserted in debug builds.
+final class SSELoopRegistry: @unchecked Sendable {
+    /// The streams of one event on this loop, with the application's latest resolver for them.
+    final class EventStreams {
+        var streams: [UInt64: SSEStream] = [:]
+        var resolver: SSEHub.Resolver?
+    }
+
+    let eventLoop: any EventLoop
+    private let configuration: SSEHubConfiguration
+    private let metrics: SSEMetrics
+    private var events: [String: EventStreams] = [:]
+    private var nextID: UInt64 = 0
+    private var keepalive: RepeatedTask?
+    private var closed = false
+    /// Scratch arrays reused by every walk (no allocation per tick once grown).
+    private var touched: [SSEStream] = []
+    private var ending: [SSEStream] = []
+
+    init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.metrics = metrics
+    }
+
+    // MARK: Stream lifecycle
+
+    /// Starts a stream: `retry:`, then its first value at once (or its final event, then the end).
+    func open(_ stream: SSEStream, writer: HTTPBodyStreamWriter) {
+        self.eventLoop.assertInEventLoop()
+        stream.writer = writer
+        let now = NIODeadline.now()
+        var buffer = writer.channel.allocator.buffer(capacity: 96)
+        SSEEncoder.writeRetry(milliseconds: self.configuration.retryMilliseconds, into: &buffer)
+        let group = self.events[stream.eventID]
+        let first = stream.initial ?? group?.resolver?(stream.key)
+        if self.closed {
+            SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
+            SSEEncoder.writeComment("reconnect", into: &buffer)
+            writer.write(buffer, flush: false)
+            stream.ended = true
+            writer.finish()
+            return
+        }
+        switch first {
+        case .final(let event):
+            self.encode(event, for: stream, into: &buffer)
+            writer.write(buffer, flush: false)
+            stream.ended = true
+            writer.finish()
+            return
+        case .latest(let event):
+            self.encode(event, for: stream, into: &buffer)
+            stream.lastHash = SSEStream.hash(event)
+            stream.lastSentAt = now
+        case nil:
+            break
+        }
+        writer.write(buffer, flush: true)
+        stream.lastWriteAt = now
+
+        self.nextID &+= 1
+        stream.id = self.nextID
+        let streams = group ?? {
+            let created = EventStreams()
+            self.events[stream.eventID] = created
+            return created
+        }()
+        streams.streams[stream.id] = stream
+        self.metrics.streamOpened()
+        self.startKeepaliveIfNeeded()
+        writer.closeFuture.whenComplete { _ in
+            self.eventLoop.execute { self.remove(stream) }
+        }
+    }
+
+    /// The server is draining: ask the browser to reconnect soon (elsewhere) and end the stream.
+    func drain(_ stream: SSEStream) {
+        self.eventLoop.assertInEventLoop()
+        guard !stream.ended, let writer = stream.writer else { return }
+        var buffer = writer.channel.allocator.buffer(capacity: 48)
+        SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
+        SSEEncoder.writeComment("reconnect", into: &buffer)
+        writer.write(buffer, flush: false)
+        self.end(stream)
+    }
+
+    /// Writability changed; when writable again, send the latest value a slow reader missed.
+    func writabilityChanged(_ stream: SSEStream, isWritable: Bool) {
+        self.eventLoop.assertInEventLoop()
+        guard isWritable, stream.pending, !stream.ended, let writer = stream.writer else { return }
+        stream.pending = false
+        guard let resolver = self.events[stream.eventID]?.resolver, let update = resolver(stream.key) else { return }
+        let now = NIODeadline.now()
+        switch update {
+        case .final(let event):
+            var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+            self.encode(event, for: stream, into: &buffer)
+            writer.write(buffer, flush: false)
+            self.end(stream)
+        case .latest(let event):
+            let hash = SSEStream.hash(event)
+            guard hash != stream.lastHash else { return }
+            var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+            self.encode(event, for: stream, into: &buffer)
+            writer.write(buffer, flush: true)
+            stream.lastHash = hash
+            stream.lastSentAt = now
+            stream.lastWriteAt = now
+        }
+    }
+
+    // MARK: Hub operations (on the loop)
+
+    /// One tick for one event on this loop: every stream that is due (its last value is at least
+    /// ``SSEHubConfiguration/minimumInterval`` old) or whose key is in `urgentKeys` is resolved;
+    /// changed values are written (one frame per stream), finals end their streams, and each
+    /// touched channel is flushed once at the end.
+    func update(eventID: String, receivedAt: ContinuousClock.Instant, urgentKeys: ClosedRange<Int>?, resolve: @escaping SSEHub.Resolver) {
+        self.eventLoop.assertInEventLoop()
+        guard let group = self.events[eventID] else { return }
+        group.resolver = resolve
+        let now = NIODeadline.now()
+        let interval = self.configuration.minimumInterval
+        for stream in group.streams.values {
+            let urgent = urgentKeys?.contains(stream.key) ?? false
+            let due = now - stream.lastSentAt >= interval
+            guard urgent || due, let writer = stream.writer else { continue }
+            let writable = writer.isWritable
+            if !writable && !urgent {
+                stream.pending = true
+                continue
+            }
+            guard let update = resolve(stream.key) else { continue }
+            switch update {
+            case .final(let event):
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+                self.ending.append(stream)
+            case .latest(let event):
+                guard due else { continue }
+                guard writable else {
+                    stream.pending = true
+                    continue
+                }
+                let hash = SSEStream.hash(event)
+                guard hash != stream.lastHash else { continue }
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+                stream.lastHash = hash
+                stream.lastSentAt = now
+                stream.lastWriteAt = now
+                self.touched.append(stream)
+            }
+        }
+        self.finishWalk(receivedAt: receivedAt)
+    }
+
+    /// Sends `update` to every stream of the event at once (not rate-limited); a final ends them all.
+    func broadcast(eventID: String, _ update: SSEStreamUpdate) {
+        self.eventLoop.assertInEventLoop()
+        guard let group = self.events[eventID] else { return }
+        let now = NIODeadline.now()
+        for stream in group.streams.values {
+            guard let writer = stream.writer else { continue }
+            switch update {
+            case .final(let event):
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+                self.ending.append(stream)
+            case .latest(let event):
+                // A slow reader gets no backlog: it will see the latest state when it catches up.
+                guard writer.isWritable else {
+                    stream.pending = true
+                    continue
+                }
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+                stream.lastWriteAt = now
+                self.touched.append(stream)
+            }
+        }
+        self.finishWalk(receivedAt: nil)
+    }
+
+    /// Ends the streams of one key (e.g. the place left), after sending `event` if given.
+    func finish(eventID: String, key: Int, event: SSEEvent?) {
+        self.eventLoop.assertInEventLoop()
+        guard let group = self.events[eventID] else { return }
+        for stream in group.streams.values where stream.key == key {
+            guard let writer = stream.writer else { continue }
+            if let event {
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+            }
+            self.ending.append(stream)
+        }
+        self.finishWalk(receivedAt: nil)
+    }
+
+    /// Stops the keepalive timer and asks every stream to reconnect; later streams are refused the same way.
+    func close() {
+        self.eventLoop.assertInEventLoop()
+        self.closed = true
+        self.keepalive?.cancel()
+        self.keepalive = nil
+        for group in self.events.values {
+            for stream in group.streams.values { self.ending.append(stream) }
+        }
+        for stream in self.ending { self.drain(stream) }
+        self.ending.removeAll(keepingCapacity: true)
+    }
+
+    /// Counts for ``SSEHub/stats()``.
+    func stats() -> SSEHubStats {
+        self.eventLoop.assertInEventLoop()
+        var stats = SSEHubStats()
+        for group in self.events.values where !group.streams.isEmpty {
+            stats.events += 1
+            stats.streams += group.streams.count
+            stats.pendingStreams += group.streams.values.reduce(0) { $0 + ($1.pending ? 1 : 0) }
+        }
+        return stats
+    }
+
+    // MARK: Helpers
+
+    private func encode(_ event: SSEEvent, for stream: SSEStream, into buffer: inout ByteBuffer) {
+        SSEEncoder.writeEvent(id: stream.nextEventID, name: event.name, data: event.data, into: &buffer)
+        stream.nextEventID &+= 1
+        self.metrics.sent(event.name)
+    }
+
+    /// Flushes every touched channel once, ends the streams queued for ending, records the lag.
+    private func finishWalk(receivedAt: ContinuousClock.Instant?) {
+        let wrote = !self.touched.isEmpty || !self.ending.isEmpty
+        for stream in self.touched where !stream.ended {
+            stream.writer?.flush()
+        }
+        self.touched.removeAll(keepingCapacity: true)
+        for stream in self.ending {
+            self.end(stream)
+        }
+        self.ending.removeAll(keepingCapacity: true)
+        if wrote, let receivedAt {
+            let lag = ContinuousClock.now - receivedAt
+            let nanoseconds = lag.components.seconds * 1_000_000_000 + lag.components.attoseconds / 1_000_000_000
+            self.metrics.lag.recordNanoseconds(max(0, nanoseconds))
+        }
+    }
+
+    /// Finishes the body (which flushes) and forgets the stream.
+    private func end(_ stream: SSEStream) {
+        guard !stream.ended else { return }
+        stream.ended = true
+        stream.writer?.finish()
+        self.remove(stream)
+    }
+
+    private func remove(_ stream: SSEStream) {
+        stream.ended = true
+        guard let group = self.events[stream.eventID], group.streams.removeValue(forKey: stream.id) != nil else { return }
+        self.metrics.streamClosed()
+        if group.streams.isEmpty {
+            self.events[stream.eventID] = nil
+        }
+    }
+
+    private func startKeepaliveIfNeeded() {
+        guard self.keepalive == nil, !self.closed else { return }
+        let half = TimeAmount.nanoseconds(max(1_000_000, self.configuration.keepaliveInterval.nanoseconds / 2))
+        self.keepalive = self.eventLoop.scheduleRepeatedTask(initialDelay: half, delay: half) { _ in
+            self.sendKeepalives(olderThan: half)
+        }
+    }
+
+    /// Writes `: keepalive` to every writable stream silent for at least `age`; with the timer
+    /// running every `age`, no stream is silent longer than twice that (the keepalive interval).
+    private func sendKeepalives(olderThan age: TimeAmount) {
+        let now = NIODeadline.now()
+        for group in self.events.values {
+            for stream in group.streams.values where now - stream.lastWriteAt >= age {
+                guard let writer = stream.writer, writer.isWritable else { continue }
+                var buffer = writer.channel.allocator.buffer(capacity: 16)
+                SSEEncoder.writeComment("keepalive", into: &buffer)
+                writer.write(buffer, flush: true)
+                stream.lastWriteAt = now
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import CoreMetrics
+import Synchronization
+
+/// The hub's metric handles, created once: `waitroom_sse_streams_open`,
+/// `waitroom_sse_events_sent_total{event}` and `waitroom_position_update_lag_seconds`.
+final class SSEMetrics: Sendable {
+    private let open = Atomic<Int>(0)
+    private let streamsOpen: Gauge
+    let position: Counter
+    let admitted: Counter
+    let paused: Counter
+    let resumed: Counter
+    let soldOut: Counter
+    let other: Counter
+    let lag: Timer
+
+    init(factory: any MetricsFactory) {
+        self.streamsOpen = Gauge(label: "waitroom_sse_streams_open", dimensions: [], factory: factory)
+        func sent(_ name: String) -> Counter {
+            Counter(label: "waitroom_sse_events_sent_total", dimensions: [("event", name)], factory: factory)
+        }
+        self.position = sent("position")
+        self.admitted = sent("admitted")
+        self.paused = sent("paused")
+        self.resumed = sent("resumed")
+        self.soldOut = sent("sold_out")
+        self.other = sent("other")
+        self.lag = Timer(label: "waitroom_position_update_lag_seconds", dimensions: [], factory: factory)
+        self.streamsOpen.record(0)
+    }
+
+    func streamOpened() {
+        let now = self.open.wrappingAdd(1, ordering: .relaxed).newValue
+        self.streamsOpen.record(now)
+    }
+
+    func streamClosed() {
+        let now = self.open.wrappingSubtract(1, ordering: .relaxed).newValue
+        self.streamsOpen.record(now)
+    }
+
+    func sent(_ name: String) {
+        switch name {
+        case "position": self.position.increment()
+        case "admitted": self.admitted.increment()
+        case "paused": self.paused.increment()
+        case "resumed": self.resumed.increment()
+        case "sold_out": self.soldOut.increment()
+        default: self.other.increment()
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import NIOCore
+
+/// One open event stream, as its loop's ``SSELoopRegistry`` keeps it.
+// @unchecked Sendable: the `let`s are set before the stream is handed to the connection; every
+// `var` is only touched on the connection's event loop (from `start`, the hub's per-loop tasks,
+// writability and drain hooks, and the close future), where the registry lives too.
+final class SSEStream: @unchecked Sendable {
+    let eventID: String
+    let key: Int
+    /// The update to send first, if the route already knew it.
+    let initial: SSEStreamUpdate?
+
+    /// Set in `start`, on the loop.
+    var writer: HTTPBodyStreamWriter?
+    /// Registry id, unique per loop.
+    var id: UInt64 = 0
+    /// The `id:` of the next event.
+    var nextEventID: UInt64
+    /// When the last ``SSEStreamUpdate/latest(_:)`` value was sent.
+    var lastSentAt: NIODeadline = .distantPast
+    /// When anything (event or comment) was last written.
+    var lastWriteAt: NIODeadline = .distantPast
+    /// Hash of the last latest-value sent, to send only changes.
+    var lastHash: Int?
+    /// A newer value could not be sent because the channel was not writable.
+    var pending = false
+    /// Ended (finished or closed): no more writes.
+    var ended = false
+
+    init(eventID: String, key: Int, lastEventID: UInt64?, initial: SSEStreamUpdate?) {
+        self.eventID = eventID
+        self.key = key
+        self.initial = initial
+        self.nextEventID = (lastEventID ?? 0) &+ 1
+    }
+
+    /// The hash that decides whether a latest value changed.
+    static func hash(_ event: SSEEvent) -> Int {
+        var hasher = Hasher()
+        hasher.combine(event.name)
+        hasher.combine(event.data)
+        return hasher.finalize()
+    }
+}
