@@ -224,7 +224,7 @@ struct EdgeServerTests {
             let start = ContinuousClock.now
             #expect(!connection.isClosed)
             #expect(try await connection.waitForClose(timeout: .seconds(4)))
-            #expect(ContinuousClock.now - start >= .milliseconds(500))
+            #expect(ContinuousClock.now - start >= .milliseconds(250))  // the timer starts when the answer is written
             #expect(connection.unparsedBytes.isEmpty)  // closed silently
         }
     }
