@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens"]),
+        .testTarget(name: "WaitroomTests", dependencies: ["Waitroom", "Redis", "Tokens", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WaitroomAppTests", dependencies: [
             "WaitroomApp", "Edge", "Inventory", "Postgres", "Tokens", "PostgresTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),

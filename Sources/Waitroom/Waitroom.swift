@@ -1,1 +1,0 @@
-// Placeholder until this module lands; replaced by its real sources.
