@@ -57,6 +57,12 @@ import Waitroom
             clock = max(clock, model.waiting.values.max() ?? clock)
         }
 
+        if !lottery {
+            for joined in try await TestSupport.joinMany(store, event: event, count: 200, now: clock) {
+                model.waiting[joined.seq] = clock
+                model.seqOfOrder[joined.seq] = joined.seq
+            }
+        }
         var departed: [Int] = []      // sorted, from the departures stream
         var lastDepartureID: String?
         var checked = 0
@@ -65,34 +71,34 @@ import Waitroom
             let roll = Int.random(in: 0..<100, using: &rng)
             let waitingOrders = Array(model.waiting.keys)
             switch roll {
-            case 0..<38:
+            case 0..<45:
                 let joined = try await store.join(event: event, now: clock)
                 let order = try #require(joined.order)
                 model.waiting[order] = clock
                 model.seqOfOrder[order] = joined.seq
-            case 38..<52 where !waitingOrders.isEmpty:
+            case 45..<55 where !waitingOrders.isEmpty:
                 let order = waitingOrders.randomElement(using: &rng)!
                 #expect(try await store.leave(event: event, seq: model.seqOfOrder[order]!) == .waiting)
                 model.waiting[order] = nil
                 model.connected.remove(order)
-            case 52..<62 where !waitingOrders.isEmpty:
+            case 55..<65 where !waitingOrders.isEmpty:
                 let order = waitingOrders.randomElement(using: &rng)!
                 let state = try #require(try await store.touch(event: event, seq: model.seqOfOrder[order]!, now: clock))
                 #expect(state.state == .waiting && state.order == order)
                 if !model.connected.contains(order) { model.waiting[order] = clock }
-            case 62..<68 where !waitingOrders.isEmpty:
+            case 65..<71 where !waitingOrders.isEmpty:
                 let order = waitingOrders.randomElement(using: &rng)!
                 #expect(try await store.connect(event: event, order: order, edgeID: "edge-1", now: clock))
                 model.connected.insert(order)
                 model.waiting[order] = infinity
                 model.edgeHeartbeat = clock
-            case 68..<72 where !model.connected.isEmpty:
+            case 71..<75 where !model.connected.isEmpty:
                 let order = model.connected.randomElement(using: &rng)!
                 #expect(try await store.disconnect(event: event, order: order, edgeID: "edge-1", now: clock))
                 model.connected.remove(order)
                 model.waiting[order] = clock
-            case 72..<84:
-                clock += Int64.random(in: 0...12_000, using: &rng)
+            case 75..<85:
+                clock += Int64.random(in: 0...3_000, using: &rng)
                 // The model of sweep: dead edge first (its streams closed at its last heartbeat), then abandonment.
                 if let heartbeat = model.edgeHeartbeat, heartbeat <= clock - 10_000 {
                     for order in model.connected { model.waiting[order] = heartbeat }
@@ -105,7 +111,7 @@ import Waitroom
                 let swept = try await store.sweep(event: event, now: clock, batch: 100_000)
                 #expect(swept.abandoned == stale.count, "step \(step)")
             default:
-                let limit = Int.random(in: 1...6, using: &rng)
+                let limit = Int.random(in: 1...3, using: &rng)
                 guard case .ran(let result) = try await store.admit(event: event, leaseID: "gt", limit: limit) else {
                     Issue.record("admit did not run"); return
                 }
