@@ -69,7 +69,7 @@ import Waitroom
         let operations = 2_500
         for step in 0..<operations {
             let roll = Int.random(in: 0..<100, using: &rng)
-            let waitingOrders = Array(model.waiting.keys)
+            let waitingOrders = model.waiting.keys.sorted()  // sorted: replayable from the seed
             switch roll {
             case 0..<45:
                 let joined = try await store.join(event: event, now: clock)
@@ -93,7 +93,7 @@ import Waitroom
                 model.waiting[order] = infinity
                 model.edgeHeartbeat = clock
             case 71..<75 where !model.connected.isEmpty:
-                let order = model.connected.randomElement(using: &rng)!
+                let order = model.connected.sorted().randomElement(using: &rng)!
                 #expect(try await store.disconnect(event: event, order: order, edgeID: "edge-1", now: clock))
                 model.connected.remove(order)
                 model.waiting[order] = clock
@@ -134,7 +134,7 @@ import Waitroom
             if let last = snapshot.departures.last { lastDepartureID = last.id }
             #expect(snapshot.frontier == model.frontier, "step \(step)")
 
-            var sample = Array(model.waiting.keys.shuffled(using: &rng).prefix(8))
+            var sample = Array(model.waiting.keys.sorted().shuffled(using: &rng).prefix(8))
             if let lowest = model.waiting.keys.min() { sample.append(lowest) }
             if let highest = model.waiting.keys.max() { sample.append(highest) }
             guard !sample.isEmpty else { continue }
