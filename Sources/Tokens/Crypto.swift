@@ -34,6 +34,33 @@ public enum Crypto {
         return out
     }
 
+    /// SHA-1 digest of `message` (20 bytes). Not for security: the queue lottery uses it because
+    /// Redis scripts can compute it too (`redis.sha1hex`), so the order is checkable from outside.
+    public static func sha1(_ message: some Collection<UInt8>) -> [UInt8] {
+        let message = Array(message)
+        var out = [UInt8](repeating: 0, count: 20)
+        var outLength: UInt32 = 0
+        let ok = message.withUnsafeBufferPointer { m in
+            out.withUnsafeMutableBufferPointer { o in
+                EVP_Digest(m.baseAddress, m.count, o.baseAddress, &outLength, EVP_sha1(), nil)
+            }
+        }
+        precondition(ok == 1 && outLength == 20, "SHA-1 failed in libcrypto")
+        return out
+    }
+
+    /// Lowercase hex of `bytes`.
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `count` bytes from OpenSSL's CSPRNG.
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
