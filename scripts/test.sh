@@ -9,6 +9,10 @@ export PATH="$PATH:/opt/swift/usr/bin"
 
 swift build --build-tests || exit 1
 status=0
+# The suites use Redis database 1 of the local instance (flushed first), so that events they
+# register never reach a `make run` server on database 0.
+export WAITROOM_REDIS_URL="${WAITROOM_TEST_REDIS_URL:-redis://127.0.0.1:6391/1}"
+if [[ "$WAITROOM_REDIS_URL" == redis://127.0.0.1:6391/1 ]]; then redis-cli -p 6391 -n 1 flushdb >/dev/null; fi
 swift test --skip-build || status=1
 Tests/e2e/server.sh "$ROOT/.build/debug/waitroomd" || status=1
 exit $status

@@ -70,4 +70,37 @@ public struct EventCatalog: Sendable {
             admission: .init(ratePerSecond: try row.decode(Double.self, at: 2), maxActive: try row.decode(Int.self, at: 3),
                              sessionSeconds: try row.decode(Int.self, at: 4)))
     }
+
+    /// Stock of one ticket class.
+    public struct Stock: Sendable, Equatable {
+        public var id: String
+        public var capacity: Int
+        public var held: Int
+        public var sold: Int
+    }
+
+    /// The stock of every class of the event, by class id.
+    public func stock(eventID: String) async throws -> [Stock] {
+        try await database.query(
+            "SELECT id, capacity, held, sold FROM ticket_classes WHERE event_id = $1 ORDER BY id", [.string(eventID)]
+        ).map {
+            Stock(id: try $0.decode(String.self, at: 0), capacity: try $0.decode(Int.self, at: 1),
+                  held: try $0.decode(Int.self, at: 2), sold: try $0.decode(Int.self, at: 3))
+        }
+    }
+
+    /// Records new admission settings of an event (the queue applies them; this keeps the
+    /// source of truth in step). Unknown event: `eventNotFound`.
+    public func updateAdmission(eventID: String, ratePerSecond: Double, maxActive: Int, sessionSeconds: Int, paused: Bool) async throws {
+        let rows = try await database.query("""
+            UPDATE events SET rate_per_second = $2, max_active = $3, session_seconds = $4, paused = $5, updated_at = now()
+            WHERE id = $1
+            """, [.string(eventID), .double(ratePerSecond), .int(Int64(maxActive)), .int(Int64(sessionSeconds)), .bool(paused)])
+        if rows.affectedRows == 0 { throw InventoryError(.eventNotFound, "no event '\(eventID)'") }
+    }
+
+    /// Whether the event is paused (kept across redefinitions of the event).
+    public func isPaused(eventID: String) async throws -> Bool {
+        try await database.query("SELECT paused FROM events WHERE id = $1", [.string(eventID)]).first?.decode(Bool.self, at: 0) ?? false
+    }
 }

@@ -3,6 +3,7 @@ import Inventory
 import NIOHTTP1
 import Postgres
 import Redis
+import Waitroom
 
 // The one place where errors of the lower layers become API errors. A dependency that is down,
 // or that did not answer in time, is `503 dependency_unavailable` with `Retry-After`: a client
@@ -40,6 +41,18 @@ extension InventoryError: HTTPErrorConvertible {
         case .invalidEvent: return HTTPError(.unprocessableEntity, code: "invalid_event", message: message)
         case .eventNotFound: return HTTPError(.notFound, code: "event_not_found", message: message)
         case .capacityBelowCommitted: return HTTPError(.conflict, code: "capacity_below_committed", message: message)
+        default: return HTTPError(.internalServerError, code: .internalError, message: "internal error")
+        }
+    }
+}
+
+extension WaitroomError: HTTPErrorConvertible {
+    public var httpError: HTTPError {
+        switch code {
+        case .notConfigured: return HTTPError(.notFound, code: "event_not_found", message: message)
+        case .soldOut: return HTTPError(.gone, code: "sold_out", message: message)
+        case .placeNotFound: return HTTPError(.notFound, code: "ticket_not_found", message: message)
+        case .invalidSettings: return HTTPError(.unprocessableEntity, code: "invalid_admission", message: message)
         default: return HTTPError(.internalServerError, code: .internalError, message: "internal error")
         }
     }

@@ -25,6 +25,10 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int = 64 * 1024
     /// Graceful-shutdown drain deadline.
     public var drainSeconds: Double = 10
+    /// Joins per second allowed from one client address (per worker process); 0 turns it off.
+    public var joinRatePerAddress: Double = 20
+    /// A waiting place with no open stream and no poll for this long loses its place.
+    public var abandonAfterSeconds: Int = 60
 
     /// The local instances that `scripts/services.sh start` (and so `make run`) starts.
     public static let localRedisURL = "redis://127.0.0.1:6391"
@@ -83,6 +87,13 @@ public struct ServerConfiguration: Sendable {
             }
             logLevel = level
         }
+        if let raw = nonEmpty("WAITROOM_JOIN_RATE_PER_ADDRESS") {
+            guard let v = Double(raw), v >= 0, v.isFinite else {
+                throw ConfigurationError(key: "WAITROOM_JOIN_RATE_PER_ADDRESS", message: "must be a number ≥ 0 (0 turns the limit off)")
+            }
+            joinRatePerAddress = v
+        }
+        if let v = try integer("WAITROOM_ABANDON_AFTER_SECONDS", in: 5...86_400) { abandonAfterSeconds = v }
         if let v = nonEmpty("WAITROOM_LOG_FORMAT") {
             switch v.lowercased() {
             case "json": logJSON = true
@@ -114,6 +125,8 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_MAX_BODY_BYTES"] = String(maxBodyBytes)
         env["WAITROOM_DRAIN_SECONDS"] = String(drainSeconds)
         env["WAITROOM_WORKER_INDEX"] = String(workerIndex)
+        env["WAITROOM_JOIN_RATE_PER_ADDRESS"] = String(joinRatePerAddress)
+        env["WAITROOM_ABANDON_AFTER_SECONDS"] = String(abandonAfterSeconds)
         if let adminToken { env["WAITROOM_ADMIN_TOKEN"] = adminToken }
         return env
     }

@@ -10,6 +10,7 @@ import Postgres
 import Prometheus
 import Redis
 import ServiceLifecycle
+import Waitroom
 
 /// One edge worker process: its clients, its routes, its services, wired into one ServiceGroup.
 /// Shutdown runs in reverse order: HTTP first (stop accepting, drain), then the rest.
@@ -30,8 +31,16 @@ public enum WorkerApp {
                                       logger: logger)
         let migrations = MigrationService(database: database, logger: logger)
         let catalog = EventCatalog(database: database)
+        let store = QueueStore(client: redis)
+        let hub = SSEHub(eventLoopGroup: group)
+        let trackers = TrackerRegistry(redis: redis, store: store, hub: hub, keyring: configuration.signingKeys, logger: logger)
+        let admission = AdmissionController(store: store, logger: logger)
+        let queue = QueueRoutes(
+            store: store, trackers: trackers, hub: hub, keyring: configuration.signingKeys, catalog: catalog,
+            joinRatePerAddress: configuration.joinRatePerAddress > 0 ? configuration.joinRatePerAddress : nil,
+            abandonAfterSeconds: configuration.abandonAfterSeconds, logger: logger)
 
-        let router = makeRouter(configuration: configuration, catalog: catalog)
+        let router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
         let server = EdgeServer(
             configuration: EdgeConfiguration(
                 host: configuration.host, port: configuration.port, reusePort: true,
@@ -58,6 +67,8 @@ public enum WorkerApp {
             services: [
                 .init(service: migrations),
                 .init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: admission),
+                .init(service: trackers),
                 .init(service: server),   // last: shut down first
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -67,21 +78,32 @@ public enum WorkerApp {
         } catch {
             logger.error("worker stopped with an error", metadata: ["error": "\(error)"])
         }
+        trackers.shutdown()
+        await hub.close()
         await redis.close()
         await database.close()
         try await group.shutdownGracefully()
         logger.info("worker stopped")
     }
 
-    static func makeRouter(configuration: ServerConfiguration, catalog: EventCatalog) -> Router {
+    static func makeRouter(configuration: ServerConfiguration, catalog: EventCatalog, queue: QueueRoutes?) -> Router {
         var router = Router()
         let admin = AdminAuthenticator(token: configuration.adminToken)
+        queue?.register(on: &router, admin: admin)
+        let abandonAfter = configuration.abandonAfterSeconds
 
         router.put("/v1/admin/events/{eventId}") { request, _ in
             try admin.authorize(request)
             let id = try request.pathParameters.require("eventId")
             let body: AdminEventBody = try request.decodeJSON()
-            let outcome = try await catalog.upsert(try body.definition(id: id))
+            let definition = try body.definition(id: id)
+            let outcome = try await catalog.upsert(definition)
+            if let queue {
+                // The queue follows the definition; a pause set through the admission API stays.
+                let paused = try await catalog.isPaused(eventID: id)
+                _ = try await queue.store.configure(event: id, settings: QueueSettings(definition, paused: paused,
+                                                                                       abandonAfterSeconds: abandonAfter))
+            }
             let event = try await catalog.event(id: id)
             return try .json(event, status: outcome == .created ? .created : .ok)
         }

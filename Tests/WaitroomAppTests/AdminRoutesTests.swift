@@ -22,7 +22,7 @@ import Tokens
             configuration.port = 0
             let server = EdgeServer(
                 configuration: EdgeConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 4096, eventLoopCount: 1),
-                router: WorkerApp.makeRouter(configuration: configuration, catalog: EventCatalog(database: client)),
+                router: WorkerApp.makeRouter(configuration: configuration, catalog: EventCatalog(database: client), queue: nil),
                 eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: TestDatabase.logger)
             try await server.start()
             do {

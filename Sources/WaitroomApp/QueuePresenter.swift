@@ -1,0 +1,53 @@
+import Edge
+import Foundation
+import Tokens
+import Waitroom
+
+/// How queue facts look on the wire: the contract's JSON bodies and SSE events.
+enum QueuePresenter {
+    /// The stream update for `order` given the tracker's `status`: a position (latest only), or
+    /// `admitted` with a signed admission token (final), or nothing.
+    static func streamUpdate(eventID: String, order: Int, status: OrderStatus, keyring: SigningKeyring) -> SSEStreamUpdate? {
+        switch status {
+        case .waiting(let position, let eta):
+            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta)))
+        case .admitted(let expiresAtMs):
+            return .final(SSEEvent(name: "admitted", data: admissionJSON(eventID: eventID, order: order,
+                                                                         expiresAtMs: expiresAtMs, keyring: keyring)))
+        case .departed, .unknown:
+            return nil
+        }
+    }
+
+    static func positionJSON(position: Int, eta: Int?) -> String {
+        "{\"position\":\(position),\"etaSeconds\":\(eta.map(String.init) ?? "null")}"
+    }
+
+    /// The admission token binds event and place (its order, which is the member of the active
+    /// set) and expires with the admission.
+    static func admissionToken(eventID: String, order: Int, expiresAtMs: Int64, keyring: SigningKeyring) -> String {
+        SignedToken(purpose: .admission, eventID: eventID, sequence: UInt64(order),
+                    expiresAt: UInt64(max(0, expiresAtMs / 1000))).encode(with: keyring)
+    }
+
+    static func admissionJSON(eventID: String, order: Int, expiresAtMs: Int64, keyring: SigningKeyring) -> String {
+        let token = admissionToken(eventID: eventID, order: order, expiresAtMs: expiresAtMs, keyring: keyring)
+        return "{\"token\":\"\(token)\",\"expiresAt\":\"\(rfc3339(milliseconds: expiresAtMs))\"}"
+    }
+
+    static func rfc3339(milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    /// The contract's state names.
+    static func stateName(_ kind: PlaceState.Kind, soldOut: Bool) -> String {
+        switch kind {
+        case .waiting: return soldOut ? "sold_out" : "waiting"
+        case .admitted: return "admitted"
+        case .left, .done: return "left"
+        case .abandoned, .expired: return "expired"
+        }
+    }
+}

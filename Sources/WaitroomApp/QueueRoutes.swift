@@ -1,0 +1,267 @@
+import Edge
+import Foundation
+import Inventory
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Tokens
+import Waitroom
+
+/// The queue's public routes (join, status, stream, leave) and the admin routes that steer
+/// admission, over the queue store, this process's trackers and its SSE hub.
+struct QueueRoutes: Sendable {
+    let store: QueueStore
+    let trackers: TrackerRegistry
+    let hub: SSEHub
+    let keyring: SigningKeyring
+    let catalog: EventCatalog
+    let presence = StreamPresence()
+    let limiter: AddressRateLimiter?
+    let abandonAfterSeconds: Int
+    let logger: Logger
+    private let joins = Counter(label: "waitroom_joins_total")
+
+    init(store: QueueStore, trackers: TrackerRegistry, hub: SSEHub, keyring: SigningKeyring, catalog: EventCatalog,
+         joinRatePerAddress: Double?, abandonAfterSeconds: Int, logger: Logger) {
+        self.store = store
+        self.trackers = trackers
+        self.hub = hub
+        self.keyring = keyring
+        self.catalog = catalog
+        self.limiter = joinRatePerAddress.map { AddressRateLimiter(ratePerSecond: $0, burst: max(1, $0 * 2)) }
+        self.abandonAfterSeconds = abandonAfterSeconds
+        self.logger = logger
+    }
+
+    struct JoinBody: Decodable { var userId: String? }
+
+    struct StatusBody: Encodable {
+        struct Admission: Encodable { var token: String; var expiresAt: String }
+        var ticket: String?
+        var state: String
+        var position: Int?
+        var etaSeconds: Int?
+        var admission: Admission?
+
+        enum CodingKeys: String, CodingKey { case ticket, state, position, etaSeconds, admission }
+
+        // `position` and `etaSeconds` are always present (null when unknown), as the contract lists them.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(ticket, forKey: .ticket)
+            try c.encode(state, forKey: .state)
+            try c.encode(position, forKey: .position)
+            try c.encode(etaSeconds, forKey: .etaSeconds)
+            try c.encodeIfPresent(admission, forKey: .admission)
+        }
+    }
+
+
+    /// The place a ticket names; a forged, foreign or malformed ticket is `404 ticket_not_found`.
+    func place(_ request: HTTPRequest) throws -> (event: String, seq: Int) {
+        let event = try request.pathParameters.require("eventId")
+        let ticket = try request.pathParameters.require("ticket")
+        do {
+            let token = try SignedToken.verify(ticket, purpose: .ticket, eventID: event,
+                                               now: UInt64(Date().timeIntervalSince1970), keyring: keyring)
+            return (event, Int(token.sequence))
+        } catch {
+            throw HTTPError(.notFound, code: "ticket_not_found", message: "no such ticket")
+        }
+    }
+
+    private func admission(event: String, order: Int?, expiresAtMs: Int64?) -> StatusBody.Admission? {
+        guard let order, let expiresAtMs else { return nil }
+        return .init(token: QueuePresenter.admissionToken(eventID: event, order: order, expiresAtMs: expiresAtMs, keyring: keyring),
+                     expiresAt: QueuePresenter.rfc3339(milliseconds: expiresAtMs))
+    }
+
+    private func eta(_ tracker: EventTracker, position: Int?) -> Int? {
+        guard let position else { return nil }
+        let rate = tracker.admissionRate
+        guard rate > 0 else { return nil }
+        return Int((Double(position) / rate).rounded(.up))
+    }
+
+    func register(on router: inout Router, admin: AdminAuthenticator) {
+        let routes = self
+
+        router.post("/v1/events/{eventId}/queue") { request, context in
+            let event = try request.pathParameters.require("eventId")
+            if let limiter = routes.limiter, let wait = limiter.take(context.remoteAddress?.ipAddress ?? "unknown") {
+                throw HTTPError(.tooManyRequests, code: "rate_limited", message: "too many joins from this address",
+                                headers: ["Retry-After": String(Int(wait.rounded(.up)))])
+            }
+            var userId: String?
+            if request.body.readableBytes > 0 {
+                userId = try request.decodeJSON(JoinBody.self).userId
+                if let u = userId, !(1...128).contains(u.utf8.count) {
+                    throw HTTPError(.unprocessableEntity, code: "invalid_user_id", message: "userId must have 1 to 128 bytes")
+                }
+            }
+            let joined = try await routes.store.join(event: event, userId: userId)
+            routes.joins.increment()
+            let ticket = SignedToken(purpose: .ticket, eventID: event, sequence: UInt64(joined.seq)).encode(with: routes.keyring)
+            var body = StatusBody(ticket: ticket, state: QueuePresenter.stateName(joined.state, soldOut: false))
+            if joined.state == .waiting, let order = joined.order {
+                let tracker = try await routes.trackers.tracker(for: event)
+                if case .waiting(let position, let eta) = tracker.status(order: order) {
+                    body.position = position
+                    body.etaSeconds = eta
+                } else if let place = try await routes.store.state(event: event, seq: joined.seq) {
+                    body.position = place.position
+                    body.etaSeconds = routes.eta(tracker, position: place.position)
+                }
+            } else if joined.state == .admitted, let place = try await routes.store.state(event: event, seq: joined.seq) {
+                body.admission = routes.admission(event: event, order: place.order, expiresAtMs: place.admissionExpiresAtMilliseconds)
+            }
+            return try .json(body, status: joined.isNew ? .created : .ok)
+        }
+
+        router.get("/v1/events/{eventId}/queue/{ticket}", ids: .only(["eventId"])) { request, _ in
+            let (event, seq) = try routes.place(request)
+            guard let place = try await routes.store.touch(event: event, seq: seq) else {
+                throw HTTPError(.notFound, code: "ticket_not_found", message: "no such ticket")
+            }
+            var body = StatusBody(state: QueuePresenter.stateName(place.state, soldOut: place.soldOut))
+            switch place.state {
+            case .waiting where !place.soldOut:
+                body.position = place.position
+                body.etaSeconds = routes.eta(try await routes.trackers.tracker(for: event), position: place.position)
+            case .admitted:
+                body.admission = routes.admission(event: event, order: place.order, expiresAtMs: place.admissionExpiresAtMilliseconds)
+            default:
+                break
+            }
+            return try .json(body)
+        }
+
+        router.get("/v1/events/{eventId}/queue/{ticket}/stream", ids: .only(["eventId"])) { request, _ in
+            let (event, seq) = try routes.place(request)
+            guard let place = try await routes.store.state(event: event, seq: seq) else {
+                throw HTTPError(.notFound, code: "ticket_not_found", message: "no such ticket")
+            }
+            let lastEventID = SSEEncoder.lastEventID(from: request.headers)
+            if place.soldOut && place.state == .waiting {
+                return routes.hub.response(eventID: event, key: -seq, lastEventID: lastEventID,
+                                           initial: .final(SSEEvent(name: "sold_out", data: "{}")))
+            }
+            switch place.state {
+            case .admitted:
+                let data = QueuePresenter.admissionJSON(eventID: event, order: place.order ?? 0,
+                                                        expiresAtMs: place.admissionExpiresAtMilliseconds ?? 0, keyring: routes.keyring)
+                return routes.hub.response(eventID: event, key: place.order ?? -seq, lastEventID: lastEventID,
+                                           initial: .final(SSEEvent(name: "admitted", data: data)))
+            case .waiting:
+                break
+            default:
+                throw HTTPError(.notFound, code: "ticket_not_found", message: "this place is no longer in the queue")
+            }
+            let tracker = try await routes.trackers.tracker(for: event)
+            guard let order = place.order else {
+                // Pre-queue: no order until the lottery at opening; the stream is ended then, and
+                // the browser reconnects to follow its drawn place.
+                return routes.hub.response(eventID: event, key: -seq, lastEventID: lastEventID,
+                                           initial: .latest(SSEEvent(name: "position", data: "{\"position\":null,\"etaSeconds\":null}")))
+            }
+            if routes.presence.open(event: event, order: order) {
+                _ = try await routes.store.connect(event: event, order: order, edgeID: routes.trackers.edgeID)
+            }
+            var stream = routes.hub.stream(eventID: event, key: order, lastEventID: lastEventID,
+                                           initial: QueuePresenter.streamUpdate(eventID: event, order: order,
+                                                                                status: tracker.status(order: order), keyring: routes.keyring))
+            let start = stream.start
+            stream.start = { writer in
+                start(writer)
+                writer.closeFuture.whenComplete { _ in
+                    guard routes.presence.close(event: event, order: order) else { return }
+                    Task { _ = try? await routes.store.disconnect(event: event, order: order, edgeID: routes.trackers.edgeID) }
+                }
+            }
+            return .stream(headers: SSEEncoder.headers, stream)
+        }
+
+        router.delete("/v1/events/{eventId}/queue/{ticket}", ids: .only(["eventId"])) { request, _ in
+            let (event, seq) = try routes.place(request)
+            let place = try await routes.store.state(event: event, seq: seq)
+            guard try await routes.store.leave(event: event, seq: seq) != nil else {
+                throw HTTPError(.notFound, code: "ticket_not_found", message: "no such ticket")
+            }
+            if let order = place?.order { routes.hub.finish(eventID: event, key: order) }
+            return .status(.noContent)
+        }
+
+        router.patch("/v1/admin/events/{eventId}/admission") { request, _ in
+            try admin.authorize(request)
+            let event = try request.pathParameters.require("eventId")
+            let patch: AdmissionPatch = try request.decodeJSON()
+            guard var settings = try await routes.store.settings(event: event) else {
+                throw HTTPError(.notFound, code: "event_not_found", message: "no event '\(event)'")
+            }
+            try patch.apply(to: &settings)
+            try await routes.catalog.updateAdmission(eventID: event, ratePerSecond: settings.ratePerSecond,
+                                                     maxActive: settings.maxActive, sessionSeconds: settings.sessionSeconds,
+                                                     paused: settings.paused)
+            _ = try await routes.store.configure(event: event, settings: settings)
+            return try .json(AdmissionPatch.Response(settings))
+        }
+
+        router.get("/v1/admin/events/{eventId}/stats") { request, _ in
+            try admin.authorize(request)
+            let event = try request.pathParameters.require("eventId")
+            guard let definition = try await routes.catalog.event(id: event) else {
+                throw HTTPError(.notFound, code: "event_not_found", message: "no event '\(event)'")
+            }
+            let stats = try await routes.store.stats(event: event)
+            let stock = try await routes.catalog.stock(eventID: event)
+            let rates = await routes.rates.sample(event: event, joins: stats.joinsTotal, admitted: stats.admittedTotal)
+            return try .json(EventStatsBody(definition: definition, stats: stats, stock: stock, rates: rates))
+        }
+    }
+
+    let rates = RateSampler()
+}
+
+/// `PATCH /v1/admin/events/{eventId}/admission`: any of the four settings.
+struct AdmissionPatch: Decodable, Sendable {
+    var ratePerSecond: Double?
+    var maxActive: Int?
+    var sessionSeconds: Int?
+    var paused: Bool?
+
+    func apply(to settings: inout QueueSettings) throws(HTTPError) {
+        if let ratePerSecond {
+            guard ratePerSecond.isFinite, ratePerSecond > 0, ratePerSecond <= 1_000_000 else {
+                throw HTTPError(.unprocessableEntity, code: "invalid_admission", message: "ratePerSecond must be in (0, 1000000]")
+            }
+            settings.ratePerSecond = ratePerSecond
+        }
+        if let maxActive {
+            guard (1...10_000_000).contains(maxActive) else {
+                throw HTTPError(.unprocessableEntity, code: "invalid_admission", message: "maxActive must be in 1...10000000")
+            }
+            settings.maxActive = maxActive
+        }
+        if let sessionSeconds {
+            guard (10...86_400).contains(sessionSeconds) else {
+                throw HTTPError(.unprocessableEntity, code: "invalid_admission", message: "sessionSeconds must be in 10...86400")
+            }
+            settings.sessionSeconds = sessionSeconds
+        }
+        if let paused { settings.paused = paused }
+    }
+
+    struct Response: Encodable {
+        var ratePerSecond: Double
+        var maxActive: Int
+        var sessionSeconds: Int
+        var paused: Bool
+        init(_ s: QueueSettings) {
+            ratePerSecond = s.ratePerSecond
+            maxActive = s.maxActive
+            sessionSeconds = s.sessionSeconds
+            paused = s.paused
+        }
+    }
+}

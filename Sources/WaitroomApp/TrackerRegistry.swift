@@ -1,0 +1,95 @@
+import Edge
+import Foundation
+import Logging
+import Redis
+import ServiceLifecycle
+import Synchronization
+import Tokens
+import Waitroom
+
+/// The `EventTracker`s of this process, one per event it serves, started on first use, and the
+/// glue that turns their updates into SSE frames: positions (latest only), `admitted` with a
+/// token this process signs itself, `paused`/`resumed`, `sold_out`. Also sends the edge
+/// heartbeat for every tracked event so that a crashed process's streams count as closed.
+final class TrackerRegistry: Service, Sendable {
+    private let redis: RedisClient
+    private let store: QueueStore
+    private let hub: SSEHub
+    private let keyring: SigningKeyring
+    let edgeID: String
+    private let logger: Logger
+    private let trackers = Mutex<[String: EventTracker]>([:])
+    private let pending: AsyncStream<EventTracker>
+    private let pendingContinuation: AsyncStream<EventTracker>.Continuation
+
+    init(redis: RedisClient, store: QueueStore, hub: SSEHub, keyring: SigningKeyring, logger: Logger) {
+        self.redis = redis
+        self.store = store
+        self.hub = hub
+        self.keyring = keyring
+        self.edgeID = "edge-" + Crypto.hex(Crypto.randomBytes(6))
+        self.logger = logger
+        (pending, pendingContinuation) = AsyncStream.makeStream()
+    }
+
+    /// The tracker of `eventID`, started if new, loaded (one snapshot applied) before it returns.
+    func tracker(for eventID: String) async throws -> EventTracker {
+        let (tracker, isNew) = trackers.withLock { all -> (EventTracker, Bool) in
+            if let existing = all[eventID] { return (existing, false) }
+            let made = makeTracker(eventID)
+            all[eventID] = made
+            return (made, true)
+        }
+        if isNew { pendingContinuation.yield(tracker) }
+        if !tracker.isLoaded { try await tracker.refreshNow() }
+        return tracker
+    }
+
+    private func makeTracker(_ eventID: String) -> EventTracker {
+        // The update handler needs the tracker it belongs to; a box breaks the cycle.
+        let box = Mutex<EventTracker?>(nil)
+        let tracker = EventTracker(eventID: eventID, redis: redis, logger: logger) { [hub, keyring] update in
+            guard let tracker = box.withLock({ $0 }) else { return }
+            if update.changes.contains(.soldOut) || update.settings.soldOut {
+                hub.broadcast(eventID: eventID, .final(SSEEvent(name: "sold_out", data: "{}")))
+                return
+            }
+            if update.changes.contains(.paused) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "paused", data: "{}"))) }
+            if update.changes.contains(.resumed) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "resumed", data: "{}"))) }
+            hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted) { order in
+                QueuePresenter.streamUpdate(eventID: eventID, order: order, status: tracker.status(order: order), keyring: keyring)
+            }
+        }
+        box.withLock { $0 = tracker }
+        return tracker
+    }
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.heartbeats() }
+            for await tracker in pending.cancelOnGracefulShutdown() {
+                group.addTask {
+                    do { try await tracker.run() } catch {
+                        self.logger.error("event tracker stopped", metadata: ["waitroom.event": "\(tracker.eventID)", "error": "\(error)"])
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// One heartbeat per tracked event every 2 s: Redis work per event, not per stream.
+    private func heartbeats() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(2))
+            let events = trackers.withLock { Array($0.keys) }
+            for event in events {
+                try? await store.heartbeat(event: event, edgeID: edgeID, now: Int64(Date().timeIntervalSince1970 * 1000))
+            }
+        }
+    }
+
+    func shutdown() {
+        pendingContinuation.finish()
+    }
+}
