@@ -109,7 +109,9 @@ struct PositionsTrackerTests {
     }
 
     @Test func loadsPositionsAndFollowsDeparturesAndTicks() async throws {
-        try await Self.withTracker(setUp: { client, eventID in
+        // No periodic refresh here: the admission time must come from the tick message alone
+        // (a refresh racing the tick would take the snapshot's time instead).
+        try await Self.withTracker(configuration: EventTrackerConfiguration(refreshInterval: .seconds(60)), setUp: { client, eventID in
             try await Self.join(client, eventID, count: 10)
         }) { client, eventID, tracker, log in
             try await tracker.refreshNow()
