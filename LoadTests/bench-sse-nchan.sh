@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SSE fan-out, side by side: Nchan (nginx + nchan, 2 workers) and Waitroom (`waitroomd serve`,
-# WAITROOM_PROCESSES=2; more workers for both above ~28k subscribers, see SERVER_PROCESSES), driven by the SAME client (`waitroom-load sse`, 8 processes) with the same
-# number of subscribers. For each target it measures, over a window of one message per second per
+# WAITROOM_PROCESSES=2; more workers for both above ~28k subscribers, see SERVER_PROCESSES),
+# driven by the SAME client (`waitroom-load sse`, 8 processes) with the same number of subscribers. For each target it measures, over a window of one message per second per
 # subscriber:
 #   CPU µs per delivered message = Δ(utime+stime) of the server's worker processes over the window
 #                                  ÷ messages the client received in the window

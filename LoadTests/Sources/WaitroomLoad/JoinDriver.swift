@@ -15,7 +15,10 @@ final class JoinDriver {
     private let userPrefix: String
     private var nextUser = 0
     private var started = 0
-    /// Called once when the wanted tickets are all in.
+    /// Failures in a row after which the driver gives up (a server that never hands out tickets).
+    let maxConsecutiveFailures = 1_000
+    private var consecutiveFailures = 0
+    /// Called once when the wanted tickets are all in (or the driver gave up).
     var whenDone: (() -> Void)?
 
     init(deadline: NIODeadline, wantedTickets: Int?, userPrefix: String) {
@@ -26,19 +29,28 @@ final class JoinDriver {
 
     /// The user id of the next request, or `nil` when no more requests should start.
     func nextUserID() -> String? {
-        guard NIODeadline.now() < self.deadline else { return nil }
+        guard NIODeadline.now() < self.deadline, self.consecutiveFailures < self.maxConsecutiveFailures else { return nil }
         if let wanted = self.wantedTickets, self.started >= wanted { return nil }
         self.started += 1
         defer { self.nextUser += 1 }
         return "\(self.userPrefix)-\(self.nextUser)"
     }
 
-    /// Takes the outcome of one request: a ticket when it succeeded, `nil` when it failed (retried).
+    /// Takes the outcome of one request: a ticket when it succeeded, `nil` when it failed (retried,
+    /// up to `maxConsecutiveFailures` in a row). For plain load (`wantedTickets == nil`) every
+    /// answered request counts as a success.
     func completed(ticket: String?) {
         if let ticket {
-            self.tickets.append(ticket)
+            // Plain load keeps no tickets (millions of joins); an SSE join phase needs them all.
+            if self.wantedTickets != nil { self.tickets.append(ticket) }
+            self.consecutiveFailures = 0
         } else {
             self.started -= 1
+            self.consecutiveFailures += 1
+            if self.consecutiveFailures >= self.maxConsecutiveFailures, let whenDone = self.whenDone {
+                self.whenDone = nil
+                whenDone()
+            }
         }
         if let wanted = self.wantedTickets, self.tickets.count >= wanted, let whenDone = self.whenDone {
             self.whenDone = nil
@@ -48,6 +60,7 @@ final class JoinDriver {
 
     /// Whether the run is over (deadline passed or all tickets in).
     var isDone: Bool {
+        if self.consecutiveFailures >= self.maxConsecutiveFailures { return true }
         if let wanted = self.wantedTickets, self.tickets.count >= wanted { return true }
         return NIODeadline.now() >= self.deadline
     }

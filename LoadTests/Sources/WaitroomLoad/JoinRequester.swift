@@ -18,6 +18,7 @@ final class JoinRequester: ChannelInboundHandler {
     private var sentAt: NIODeadline?
     private var status: HTTPResponseStatus = .ok
     private var body: [UInt8] = []
+    private var serverCloses = false
 
     init(path: String, hostHeader: String, counters: WorkerCounters, driver: JoinDriver, worker: Int) {
         self.path = path
@@ -53,6 +54,8 @@ final class JoinRequester: ChannelInboundHandler {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
             self.status = head.status
+            // The server's last response on this connection (e.g. nginx's keepalive_requests).
+            self.serverCloses = !head.isKeepAlive
         case .body(let buffer):
             if self.body.count < 16_384 { self.body.append(contentsOf: buffer.readableBytesView) }
         case .end:
@@ -65,11 +68,20 @@ final class JoinRequester: ChannelInboundHandler {
             var ticket: String?
             if (200..<300).contains(self.status.code) {
                 ticket = JSONScan.string("ticket", in: self.body)
+                if ticket == nil, self.driver.wantedTickets != nil {
+                    self.counters.error("POST \(self.path): \(self.status.code) without a ticket", worker: self.worker)
+                } else if ticket == nil {
+                    ticket = ""
+                }
             } else if self.counters.statuses[String(self.status.code)] == 1 {
                 StandardError.write("worker \(self.worker): POST \(self.path): status \(self.status.code) \(String(decoding: self.body.prefix(200), as: UTF8.self))\n")
             }
             self.driver.completed(ticket: ticket)
-            self.sendNext(context: context)
+            if self.serverCloses {
+                context.close(promise: nil)  // the pool reopens it while work remains
+            } else {
+                self.sendNext(context: context)
+            }
         }
     }
 

@@ -30,7 +30,8 @@ struct JoinsWorkerCommand: AsyncParsableCommand {
                     worker: worker, target: connections, elapsed: WallClock.monotonicSeconds() - started, final: final))
             }
             let ticker = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                _ = report(final: false)
+                // The coordinator is gone (its end of the pipe closed): stop at once.
+                report(final: false).whenFailure { _ in Glibc.exit(3) }
             }
             do {
                 let connector = try Connector(loop: loop, host: url.host, port: url.port, sourceAddresses: sources.addresses)

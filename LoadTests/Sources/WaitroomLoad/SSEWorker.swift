@@ -1,3 +1,4 @@
+import Glibc
 import LoadKit
 import NIOCore
 import NIOHTTP1
@@ -48,7 +49,12 @@ final class SSEWorker {
         let report = self.counters.report(
             worker: self.plan.worker, target: self.plan.connections, elapsed: self.elapsed(), final: final)
         let future = self.reports.send(report)
-        if final { future.whenComplete { [done] _ in done.succeed(()) } }
+        if final {
+            future.whenComplete { [done] _ in done.succeed(()) }
+        } else {
+            // The coordinator is gone (its end of the pipe closed): stop at once, do not linger.
+            future.whenFailure { _ in exit(3) }
+        }
     }
 
     private func finish() {
@@ -77,6 +83,8 @@ final class SSEWorker {
         let bound = NIOLoopBound(self, eventLoop: self.loop)
         return pool.start(connections: self.plan.joinConcurrency).map { tickets in
             bound.value.tickets = tickets
+            // The latency histogram is for stream frames; join latencies are `waitroom-load joins`' business.
+            bound.value.counters.latency.reset()
         }
     }
 
