@@ -96,13 +96,19 @@ let package = Package(
         ]),
 
         // Load generators and benchmarks; not part of `swift test`.
+        .target(name: "LoadKit", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ], path: "LoadTests/Sources/LoadKit"),
         .executableTarget(name: "WaitroomLoad", dependencies: [
+            "LoadKit",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "LoadTests/Sources/WaitroomLoad"),
+        .testTarget(name: "LoadKitTests", dependencies: ["LoadKit"], path: "LoadTests/Tests/LoadKitTests"),
 
         .testTarget(name: "RedisTests", dependencies: [
             "Redis",
