@@ -195,7 +195,9 @@ struct EdgeServerTests {
             let start = ContinuousClock.now
             try await connection.send("GET /healthz HTTP/1.1\r\nHost: t\r\n")  // never finishes the head
             try await Task.sleep(for: .milliseconds(150))
-            try await connection.send("X-Slow: 1\r\n")  // trickling does not extend the deadline
+            // Trickling does not extend the deadline (on a starved machine the server may already
+            // have answered and closed, which proves the same).
+            try? await connection.send("X-Slow: 1\r\n")
             let response = try await connection.readResponse(timeout: .seconds(3))
             #expect(response.status == 408)
             #expect(try errorCode(response) == "request_timeout")

@@ -76,7 +76,8 @@ struct PureTests {
         ])
         let start = ContinuousClock.now
         let report = await probe.run()
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // The hanging check never ends: any bound proves it was abandoned (margin for 2 busy cores).
+        #expect(ContinuousClock.now - start < .seconds(3))
         #expect(report.results.map(\.name) == ["fast", "throws", "hangs"])
         #expect(report.results.map(\.outcome.word) == ["ok", "down", "timeout"])
     }
