@@ -120,7 +120,8 @@ waitroom_start() {
   # shellcheck disable=SC1091
   [ -f .local/env ] && source .local/env
   export WAITROOM_ADMIN_TOKEN=${WAITROOM_ADMIN_TOKEN:-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
-  WAITROOM_PORT=$WAITROOM_PORT WAITROOM_PROCESSES=$SERVER_PROCESSES WAITROOM_LOG_LEVEL=error "$bin" serve >"$WORK/waitroomd.log" 2>&1 &
+  WAITROOM_PORT=$WAITROOM_PORT WAITROOM_PROCESSES=$SERVER_PROCESSES WAITROOM_LOG_LEVEL=error \
+    WAITROOM_JOIN_RATE_PER_ADDRESS=0 "$bin" serve >"$WORK/waitroomd.log" 2>&1 &
   WAITROOM_SUPERVISOR=$!
   for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$WAITROOM_PORT/readyz" && break; sleep 0.2; done
   read -r -a SERVER_PIDS <<<"$(cat "/proc/$WAITROOM_SUPERVISOR/task/$WAITROOM_SUPERVISOR/children")"
@@ -132,7 +133,7 @@ waitroom_start() {
     --join-url "http://127.0.0.1:$WAITROOM_PORT/v1/events/{event}/queue"
     --url "http://127.0.0.1:$WAITROOM_PORT/v1/events/{event}/queue/{ticket}/stream")
 }
-waitroom_drive_messages() { # SECONDS — TODO(lead): confirm once the server streams positions.
+waitroom_drive_messages() { # SECONDS
   waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"ratePerSecond":1,"paused":false}'
   sleep "$1"
   waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"paused":true}'

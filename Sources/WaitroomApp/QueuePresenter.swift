@@ -7,10 +7,14 @@ import Waitroom
 enum QueuePresenter {
     /// The stream update for `order` given the tracker's `status`: a position (latest only), or
     /// `admitted` with a signed admission token (final), or nothing.
-    static func streamUpdate(eventID: String, order: Int, status: OrderStatus, keyring: SigningKeyring) -> SSEStreamUpdate? {
+    /// `tickMicros`, when given, is the wall-clock time (unix µs) at which this process received
+    /// the admission tick behind the update; it goes out as `ts` so clients (and the load tests)
+    /// can measure the tick-to-client delay.
+    static func streamUpdate(eventID: String, order: Int, status: OrderStatus, keyring: SigningKeyring,
+                             tickMicros: Int64? = nil) -> SSEStreamUpdate? {
         switch status {
         case .waiting(let position, let eta):
-            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta)))
+            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta, ts: tickMicros)))
         case .admitted(let expiresAtMs):
             return .final(SSEEvent(name: "admitted", data: admissionJSON(eventID: eventID, order: order,
                                                                          expiresAtMs: expiresAtMs, keyring: keyring)))
@@ -19,8 +23,9 @@ enum QueuePresenter {
         }
     }
 
-    static func positionJSON(position: Int, eta: Int?) -> String {
-        "{\"position\":\(position),\"etaSeconds\":\(eta.map(String.init) ?? "null")}"
+    static func positionJSON(position: Int, eta: Int?, ts: Int64? = nil) -> String {
+        let tail = ts.map { ",\"ts\":\($0)" } ?? ""
+        return "{\"position\":\(position),\"etaSeconds\":\(eta.map(String.init) ?? "null")\(tail)}"
     }
 
     /// The admission token binds event and place (its order, which is the member of the active

@@ -170,7 +170,8 @@ struct QueueRoutes: Sendable {
             }
             var stream = routes.hub.stream(eventID: event, key: order, lastEventID: lastEventID,
                                            initial: QueuePresenter.streamUpdate(eventID: event, order: order,
-                                                                                status: tracker.status(order: order), keyring: routes.keyring))
+                                                                                status: tracker.status(order: order), keyring: routes.keyring,
+                                                                                tickMicros: routes.trackers.positionTimestamp(tracker)))
             let start = stream.start
             stream.start = { writer in
                 start(writer)

@@ -48,7 +48,8 @@ final class TrackerRegistry: Service, Sendable {
     private func makeTracker(_ eventID: String) -> EventTracker {
         // The update handler needs the tracker it belongs to; a box breaks the cycle.
         let box = Mutex<EventTracker?>(nil)
-        let tracker = EventTracker(eventID: eventID, redis: redis, logger: logger) { [hub, keyring] update in
+
+        let tracker = EventTracker(eventID: eventID, redis: redis, logger: logger) { [hub, keyring, self] update in
             guard let tracker = box.withLock({ $0 }) else { return }
             if update.changes.contains(.soldOut) || update.settings.soldOut {
                 hub.broadcast(eventID: eventID, .final(SSEEvent(name: "sold_out", data: "{}")))
@@ -56,12 +57,33 @@ final class TrackerRegistry: Service, Sendable {
             }
             if update.changes.contains(.paused) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "paused", data: "{}"))) }
             if update.changes.contains(.resumed) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "resumed", data: "{}"))) }
+            let tickMicros = self.noteFrontier(eventID, update.frontier)
             hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted) { order in
-                QueuePresenter.streamUpdate(eventID: eventID, order: order, status: tracker.status(order: order), keyring: keyring)
+                QueuePresenter.streamUpdate(eventID: eventID, order: order, status: tracker.status(order: order),
+                                            keyring: keyring, tickMicros: tickMicros)
             }
         }
         box.withLock { $0 = tracker }
         return tracker
+    }
+
+    /// When this process saw the frontier of each event reach its current value: the `ts` of
+    /// position frames. It changes only with the frontier, so an unchanged position is an
+    /// unchanged frame (and is not sent again).
+    private let frontierSeen = Mutex<[String: (frontier: Int, micros: Int64)]>([:])
+
+    private func noteFrontier(_ eventID: String, _ frontier: Int) -> Int64 {
+        frontierSeen.withLock { all in
+            if let seen = all[eventID], seen.frontier == frontier { return seen.micros }
+            let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            all[eventID] = (frontier, now)
+            return now
+        }
+    }
+
+    /// The `ts` for a first frame of `eventID` (that of the frontier the tracker has now).
+    func positionTimestamp(_ tracker: EventTracker) -> Int64 {
+        noteFrontier(tracker.eventID, tracker.frontier)
     }
 
     func run() async throws {
