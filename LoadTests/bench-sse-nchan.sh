@@ -97,7 +97,7 @@ nchan_stop() { NCHAN_PREFIX=$WORK/nchan LoadTests/nchan/run.sh stop >/dev/null; 
 # What this mode expects from the server (the lead wires it once the server streams positions):
 #  * `waitroomd serve` with WAITROOM_PROCESSES=$SERVER_PROCESSES (2 up to 28k subscribers) is a
 #    supervisor whose children are exactly the workers (found from
-#    /proc/<supervisor>/task/<supervisor>/children; the measurement sums them).
+#    `pgrep -P <supervisor>`; the measurement sums them).
 #  * The admin API creates the event paused (PUT /v1/admin/events/{e}, "paused" set with PATCH), so
 #    the only frames during the ramp are the one `position` each stream gets on connect.
 #  * The client joins first (POST /v1/events/{e}/queue, one new userId per stream), then opens
@@ -124,7 +124,8 @@ waitroom_start() {
     WAITROOM_JOIN_RATE_PER_ADDRESS=0 "$bin" serve >"$WORK/waitroomd.log" 2>&1 &
   WAITROOM_SUPERVISOR=$!
   for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$WAITROOM_PORT/readyz" && break; sleep 0.2; done
-  read -r -a SERVER_PIDS <<<"$(cat "/proc/$WAITROOM_SUPERVISOR/task/$WAITROOM_SUPERVISOR/children")"
+  # Workers are started from the supervisor's threads: its children are those of every task.
+  read -r -a SERVER_PIDS <<<"$(pgrep -P "$WAITROOM_SUPERVISOR" | tr '\n' ' ')"
   [ ${#SERVER_PIDS[@]} -eq "$SERVER_PROCESSES" ] || { echo "expected $SERVER_PROCESSES worker processes, found: ${SERVER_PIDS[*]}" >&2; return 1; }
   waitroom_admin PUT "/v1/admin/events/$WAITROOM_EVENT" \
     '{"name":"bench","ticketClasses":[{"id":"ga","name":"GA","capacity":1000000,"priceCents":100}],"admission":{"ratePerSecond":1,"maxActive":1000000,"sessionSeconds":600}}'

@@ -55,6 +55,11 @@ final class TrackerRegistry: Service, Sendable {
                 hub.broadcast(eventID: eventID, .final(SSEEvent(name: "sold_out", data: "{}")))
                 return
             }
+            // The lottery drew the pre-queue's places: end the pre-queue streams (keyed by
+            // -seq, with no order yet); browsers reconnect and follow their drawn place.
+            if self.opensNow(eventID, assigned: update.settings.ordersAssigned) {
+                hub.broadcast(eventID: eventID, .final(SSEEvent(name: "opened", data: "{}")))
+            }
             if update.changes.contains(.paused) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "paused", data: "{}"))) }
             if update.changes.contains(.resumed) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "resumed", data: "{}"))) }
             let tickMicros = self.noteFrontier(eventID, update.frontier)
@@ -78,6 +83,18 @@ final class TrackerRegistry: Service, Sendable {
             let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
             all[eventID] = (frontier, now)
             return now
+        }
+    }
+
+    private let ordersAssigned = Mutex<[String: Bool]>([:])
+
+    /// True when this process sees the orders of `eventID` go from unassigned (pre-queue) to
+    /// assigned (the lottery ran): once per opening, never for an event that was always open.
+    private func opensNow(_ eventID: String, assigned: Bool) -> Bool {
+        ordersAssigned.withLock { all in
+            let before = all[eventID]
+            all[eventID] = assigned
+            return before == false && assigned
         }
     }
 

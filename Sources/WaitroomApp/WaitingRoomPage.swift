@@ -99,6 +99,14 @@ enum WaitingRoomPage {
           }
 
           function showPosition(position, eta) {
+            if (typeof position !== "number" && app.dataset.opensAt) {
+              // Pre-queue: places are drawn by lottery when the sale opens.
+              $("state-label").textContent = "You are in the pre-queue";
+              $("position").textContent = "–";
+              $("eta").textContent = "The sale opens at " + new Date(app.dataset.opensAt).toLocaleString() +
+                "; everyone in the pre-queue then gets a random place, ahead of later arrivals.";
+              return;
+            }
             $("state-label").textContent = "Your place in line";
             $("position").textContent = (typeof position === "number") ? position.toLocaleString("en-US") : "–";
             $("eta").textContent = formatEta(eta);
