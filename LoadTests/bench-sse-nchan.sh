@@ -57,7 +57,7 @@ cleanup() {
   [ -n "$CLIENT_PID" ] && kill "$CLIENT_PID" 2>/dev/null || true
   LoadTests/nchan/run.sh stop >/dev/null 2>&1 || true
   [ -n "${WAITROOM_SUPERVISOR:-}" ] && kill -TERM "$WAITROOM_SUPERVISOR" 2>/dev/null || true
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] && echo "work folder kept: $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

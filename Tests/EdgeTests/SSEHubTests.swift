@@ -177,6 +177,25 @@ struct SSEHubTests {
         }
     }
 
+    @Test func anEarlyTickIsDeliveredWhenDueNotATickLater() async throws {
+        try await Self.with { hub, positions, _, port, _ in
+            positions.set(1, position: 50)
+            let connection = try await Self.open(port, key: 1)
+            try await Self.wait(connection) { $0.events.count == 1 }
+            let opened = ContinuousClock.now
+            // One tick, 300 ms after the first value: too early to send, and no tick follows.
+            try await Task.sleep(for: .milliseconds(300))
+            positions.set(1, position: 49)
+            hub.update(eventID: "e", resolve: positions.resolver)
+            let received = try await Self.wait(connection) { $0.events.count == 2 }
+            let elapsed = ContinuousClock.now - opened
+            #expect(received.events.last?.data?.contains("\"position\":49,") == true)
+            #expect(elapsed >= .milliseconds(900))    // still at most once a second
+            #expect(elapsed < .milliseconds(2500))    // delivered when due, without another tick
+            await connection.close()
+        }
+    }
+
     @Test func updatesAtMostOnceASecondWithTheLatestValueOnly() async throws {
         try await Self.with { hub, positions, _, port, _ in
             positions.set(1, position: 100)

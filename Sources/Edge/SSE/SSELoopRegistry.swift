@@ -10,6 +10,12 @@ final class SSELoopRegistry: @unchecked Sendable {
     final class EventStreams {
         var streams: [UInt64: SSEStream] = [:]
         var resolver: SSEHub.Resolver?
+        /// Streams a tick reached less than `minimumInterval` after their last value: they are
+        /// resolved again as soon as they are due (one timer per event and loop), so a tick that
+        /// arrives a little early is late by milliseconds, not by a whole tick.
+        var deferred: [SSEStream] = []
+        var deferredDue: NIODeadline = .distantFuture
+        var deferTimer: Scheduled<Void>?
     }
 
     let eventLoop: any EventLoop
@@ -131,7 +137,15 @@ final class SSELoopRegistry: @unchecked Sendable {
         for stream in group.streams.values {
             let urgent = urgentKeys?.contains(stream.key) ?? false
             let due = now - stream.lastSentAt >= interval
-            guard urgent || due, let writer = stream.writer else { continue }
+            if !urgent && !due {
+                if !stream.deferred, stream.writer != nil {
+                    stream.deferred = true
+                    group.deferred.append(stream)
+                    group.deferredDue = min(group.deferredDue, stream.lastSentAt + interval)
+                }
+                continue
+            }
+            guard let writer = stream.writer else { continue }
             let writable = writer.isWritable
             if !writable && !urgent {
                 stream.pending = true
@@ -162,6 +176,64 @@ final class SSELoopRegistry: @unchecked Sendable {
             }
         }
         self.finishWalk(receivedAt: receivedAt)
+        self.scheduleDeferred(eventID: eventID, group: group)
+    }
+
+    private func scheduleDeferred(eventID: String, group: EventStreams) {
+        guard !group.deferred.isEmpty, group.deferTimer == nil else { return }
+        group.deferTimer = self.eventLoop.scheduleTask(deadline: group.deferredDue) {
+            self.sendDeferred(eventID: eventID)
+        }
+    }
+
+    /// Resolves the deferred streams of an event that are now due and writes what changed.
+    private func sendDeferred(eventID: String) {
+        guard let group = self.events[eventID] else { return }
+        group.deferTimer = nil
+        let waiting = group.deferred
+        group.deferred.removeAll(keepingCapacity: true)
+        group.deferredDue = .distantFuture
+        guard let resolve = group.resolver, !self.closed else {
+            for stream in waiting { stream.deferred = false }
+            return
+        }
+        let now = NIODeadline.now()
+        let interval = self.configuration.minimumInterval
+        for stream in waiting {
+            stream.deferred = false
+            guard !stream.ended, let writer = stream.writer else { continue }
+            if now - stream.lastSentAt < interval {
+                stream.deferred = true
+                group.deferred.append(stream)
+                group.deferredDue = min(group.deferredDue, stream.lastSentAt + interval)
+                continue
+            }
+            guard writer.isWritable else {
+                stream.pending = true
+                continue
+            }
+            switch resolve(stream.key) {
+            case .final(let event)?:
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+                self.ending.append(stream)
+            case .latest(let event)?:
+                let hash = SSEStream.hash(event)
+                guard hash != stream.lastHash else { continue }
+                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                self.encode(event, for: stream, into: &buffer)
+                writer.write(buffer, flush: false)
+                stream.lastHash = hash
+                stream.lastSentAt = now
+                stream.lastWriteAt = now
+                self.touched.append(stream)
+            case nil:
+                continue
+            }
+        }
+        self.finishWalk(receivedAt: nil)
+        self.scheduleDeferred(eventID: eventID, group: group)
     }
 
     /// Sends `update` to every stream of the event at once (not rate-limited); a final ends them all.
@@ -216,6 +288,8 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.keepalive?.cancel()
         self.keepalive = nil
         for group in self.events.values {
+            group.deferTimer?.cancel()
+            group.deferTimer = nil
             for stream in group.streams.values { self.ending.append(stream) }
         }
         for stream in self.ending { self.drain(stream) }

@@ -24,6 +24,8 @@ final class SSEStream: @unchecked Sendable {
     var lastHash: Int?
     /// A newer value could not be sent because the channel was not writable.
     var pending = false
+    /// Waiting in its event's deferred list for its minimum interval to pass.
+    var deferred = false
     /// Ended (finished or closed): no more writes.
     var ended = false
 
