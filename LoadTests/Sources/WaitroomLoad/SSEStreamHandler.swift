@@ -5,7 +5,9 @@ import NIOHTTP1
 /// One SSE subscriber connection: sends the `GET`, then counts the frames of the response body.
 ///
 /// A frame whose data carries `"ts"` (the publisher's wall clock in µs) gives a latency sample
-/// of now − ts. Runs on the worker's event loop; `WorkerCounters` is confined to it.
+/// of now − ts, except the first frame of each stream: a server may send the current value at
+/// once on connect (Waitroom does), which is not an update and says nothing of update latency.
+/// Runs on the worker's event loop; `WorkerCounters` is confined to it.
 final class SSEStreamHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
@@ -16,6 +18,7 @@ final class SSEStreamHandler: ChannelInboundHandler {
     private let worker: Int
     private var parser = SSEFrameParser()
     private var isOpen = false
+    private var framesSeen = 0
 
     init(path: String, hostHeader: String, counters: WorkerCounters, worker: Int) {
         self.path = path
@@ -49,14 +52,17 @@ final class SSEStreamHandler: ChannelInboundHandler {
             guard self.isOpen else { return }
             let counters = self.counters
             var now: UInt64 = 0
+            var framesSeen = self.framesSeen
             self.parser.feed(buffer.readableBytesView) { event in
                 counters.events += 1
                 counters.eventsByType[event.type, default: 0] += 1
-                if let ts = JSONScan.unsignedInteger("ts", in: event.data) {
+                framesSeen += 1
+                if framesSeen > 1, let ts = JSONScan.unsignedInteger("ts", in: event.data) {
                     if now == 0 { now = WallClock.unixMicroseconds() }
                     counters.recordLatency(now > ts ? now - ts : 0)
                 }
             }
+            self.framesSeen = framesSeen
         case .end:
             // The server ended the stream (e.g. after `admitted` or `sold_out`).
             context.close(promise: nil)
