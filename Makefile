@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
@@ -33,10 +33,20 @@ release:
 	$(SWIFT) build -c release --product waitroomd
 
 ## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
-bench: bench-healthz
+bench: bench-healthz bench-joins bench-sse
 
 bench-healthz: services release
 	LoadTests/bench-healthz.sh
+
+load-build:
+	$(SWIFT) build -c release --product waitroom-load
+
+## SSE fan-out against Nchan: SUBSCRIBERS (20000) for WINDOW seconds (20)
+bench-sse: services release load-build
+	LoadTests/bench-sse-nchan.sh $${SUBSCRIBERS:-20000} $${WINDOW:-20} --target both
+
+bench-joins: services release load-build
+	LoadTests/bench-joins.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Joins per second: keep-alive `POST /v1/events/{e}/queue` (a new user per request) against
+# `waitroomd serve` (2 workers, per-address limit off), with `GET /healthz` in the same run as the
+# baseline of what the edge does without the queue. Loopback only; bounded duration.
+#
+#   LoadTests/bench-joins.sh [seconds] [connections]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DURATION=${1:-10}
+CONNECTIONS=${2:-64}
+PORT=${BENCH_PORT:-18595}
+BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
+LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
+[ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "release builds needed (make release load-build)"; exit 1; }
+# shellcheck disable=SC1091
+source .local/env
+TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+EVENT=bench-joins-$$
+WAITROOM_PORT=$PORT WAITROOM_PROCESSES=2 WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \
+  WAITROOM_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>&1 &
+PID=$!
+trap 'kill -TERM $PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.2; done
+admin() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" --data "$3" "http://127.0.0.1:$PORT$2" >/dev/null; }
+admin PUT "/v1/admin/events/$EVENT" '{"name":"joins","ticketClasses":[{"id":"ga","name":"GA","capacity":1000000,"priceCents":100}],"admission":{"ratePerSecond":1,"maxActive":1000000,"sessionSeconds":600}}'
+admin PATCH "/v1/admin/events/$EVENT/admission" '{"paused":true}'
+"$LOAD" joins --url "http://127.0.0.1:$PORT/v1/events/{event}/queue" --event "$EVENT" \
+  --connections "$CONNECTIONS" --processes 2 --duration "$DURATION" | tail -n 4
+echo
+echo "baseline, same server: GET /healthz, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec|Latency"
