@@ -399,9 +399,18 @@ struct EdgeServerTests {
     }
 
     @Test func gracefulShutdownLetsAnInFlightRequestFinish() async throws {
+        // The shutdown must begin while the handler runs (not merely after the client sent the
+        // request, which a busy machine may not have read yet): the handler says when it started.
+        let (entered, enteredContinuation) = AsyncStream.makeStream(of: Void.self)
+        var router = TestServer.router()
+        router.get("/inflight") { _, _ in
+            enteredContinuation.yield()
+            try await Task.sleep(for: .milliseconds(500))
+            return .text("slow done")
+        }
         let server = EdgeServer(
             configuration: TestServer.configuration(),
-            router: TestServer.router(),
+            router: router,
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: TestServer.logger()
         )
@@ -412,8 +421,9 @@ struct EdgeServerTests {
         try await idle.send(TestServer.get("/healthz"))
         _ = try await idle.readResponse()
 
-        try await busy.send(TestServer.get("/slow?ms=500"))
-        try await Task.sleep(for: .milliseconds(100))  // the request is in flight
+        try await busy.send(TestServer.get("/inflight"))
+        var iterator = entered.makeAsyncIterator()
+        _ = await iterator.next()  // the request is in flight
         let start = ContinuousClock.now
         async let shutdown: Void = server.shutdown()
 

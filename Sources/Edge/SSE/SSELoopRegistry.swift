@@ -154,25 +154,14 @@ final class SSELoopRegistry: @unchecked Sendable {
             guard let update = resolve(stream.key) else { continue }
             switch update {
             case .final(let event):
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
-                self.ending.append(stream)
+                self.sendFinal(event, to: stream, writer: writer)
             case .latest(let event):
                 guard due else { continue }
                 guard writable else {
                     stream.pending = true
                     continue
                 }
-                let hash = SSEStream.hash(event)
-                guard hash != stream.lastHash else { continue }
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
-                stream.lastHash = hash
-                stream.lastSentAt = now
-                stream.lastWriteAt = now
-                self.touched.append(stream)
+                self.sendLatest(event, to: stream, writer: writer, now: now)
             }
         }
         self.finishWalk(receivedAt: receivedAt)
@@ -213,23 +202,9 @@ final class SSELoopRegistry: @unchecked Sendable {
                 continue
             }
             switch resolve(stream.key) {
-            case .final(let event)?:
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
-                self.ending.append(stream)
-            case .latest(let event)?:
-                let hash = SSEStream.hash(event)
-                guard hash != stream.lastHash else { continue }
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
-                stream.lastHash = hash
-                stream.lastSentAt = now
-                stream.lastWriteAt = now
-                self.touched.append(stream)
-            case nil:
-                continue
+            case .final(let event)?: self.sendFinal(event, to: stream, writer: writer)
+            case .latest(let event)?: self.sendLatest(event, to: stream, writer: writer, now: now)
+            case nil: continue
             }
         }
         self.finishWalk(receivedAt: nil)
@@ -309,6 +284,27 @@ final class SSELoopRegistry: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// Writes a final event (unflushed); the stream ends after the walk's flush.
+    private func sendFinal(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter) {
+        var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+        self.encode(event, for: stream, into: &buffer)
+        writer.write(buffer, flush: false)
+        self.ending.append(stream)
+    }
+
+    /// Writes a latest value (unflushed) unless it is the one the stream has already.
+    private func sendLatest(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter, now: NIODeadline) {
+        let hash = SSEStream.hash(event)
+        guard hash != stream.lastHash else { return }
+        var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+        self.encode(event, for: stream, into: &buffer)
+        writer.write(buffer, flush: false)
+        stream.lastHash = hash
+        stream.lastSentAt = now
+        stream.lastWriteAt = now
+        self.touched.append(stream)
+    }
 
     private func encode(_ event: SSEEvent, for stream: SSEStream, into buffer: inout ByteBuffer) {
         SSEEncoder.writeEvent(id: stream.nextEventID, name: event.name, data: event.data, into: &buffer)
