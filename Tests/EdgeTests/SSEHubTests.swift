@@ -1,4 +1,4 @@
-import Edge
+@testable import Edge
 import Foundation
 import Logging
 import NIOCore
@@ -406,4 +406,21 @@ private final class SlowReader: ChannelInboundHandler, Sendable {
 /// Bytes a test client received.
 final class ByteSink: Sendable {
     let bytes = Mutex<[UInt8]>([])
+}
+
+@Suite("SSE encoder details") struct SSEEncoderDetailTests {
+    @Test(arguments: [0, 7, 10, 99, 12345, UInt64.max])
+    func idsAreDecimal(id: UInt64) {
+        var buffer = ByteBuffer()
+        SSEEncoder.writeEvent(id: id, name: "position", data: "{}", into: &buffer)
+        #expect(buffer.readString(length: buffer.readableBytes) == "id: \(id)\nevent: position\ndata: {}\n\n")
+    }
+
+    @Test func lineBreaksAreCROrLFOnly() {
+        #expect(SSEEncoder.hasLineBreak("a\nb") && SSEEncoder.hasLineBreak("a\rb") && SSEEncoder.hasLineBreak("a\r\nb"))
+        #expect(!SSEEncoder.hasLineBreak("{\"position\":1}") && !SSEEncoder.hasLineBreak("é\u{2028}"))
+        var buffer = ByteBuffer()
+        SSEEncoder.writeEvent(id: nil, name: "x", data: "a\r\nb\nc", into: &buffer)
+        #expect(buffer.readString(length: buffer.readableBytes) == "event: x\ndata: a\ndata: b\ndata: c\n\n")
+    }
 }

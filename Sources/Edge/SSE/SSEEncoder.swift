@@ -26,12 +26,12 @@ public enum SSEEncoder {
     public static func writeEvent(id: UInt64?, name: String?, data: String, into buffer: inout ByteBuffer) {
         if let id {
             buffer.writeStaticString("id: ")
-            buffer.writeString(String(id))
+            Self.writeDecimal(id, into: &buffer)
             buffer.writeStaticString("\n")
         }
         if let name, !name.isEmpty {
             buffer.writeStaticString("event: ")
-            if name.contains(where: \.isNewline) {
+            if Self.hasLineBreak(name) {
                 buffer.writeString(String(name.filter { !$0.isNewline }))
             } else {
                 buffer.writeString(name)
@@ -49,6 +49,23 @@ public enum SSEEncoder {
         buffer.writeStaticString("\n")
     }
 
+    /// Writes `value` in decimal without making a String.
+    static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var n = value
+            var index = raw.count
+            repeat {
+                index -= 1
+                raw[index] = UInt8(truncatingIfNeeded: 0x30 + n % 10)
+                n /= 10
+            } while n > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[index...]))
+        }
+    }
+
     /// The numeric `Last-Event-ID` a reconnecting browser sends, if any and well-formed.
     public static func lastEventID(from headers: HTTPHeaders) -> UInt64? {
         guard let text = headers.first(name: "last-event-id") else { return nil }
@@ -57,8 +74,14 @@ public enum SSEEncoder {
         return UInt64(trimmed)
     }
 
+    /// True when `text` holds a CR or LF, the only line ends of the SSE format. A byte scan: the
+    /// common case (JSON on one line) must not pay for grapheme breaking on every frame.
+    static func hasLineBreak(_ text: String) -> Bool {
+        text.utf8.contains { $0 == 0x0A || $0 == 0x0D }
+    }
+
     private static func writeLines(prefix: StaticString, _ text: String, into buffer: inout ByteBuffer) {
-        guard text.contains(where: \.isNewline) else {
+        guard Self.hasLineBreak(text) else {
             buffer.writeStaticString(prefix)
             buffer.writeString(text)
             buffer.writeStaticString("\n")
