@@ -27,12 +27,22 @@ public final class HTTPBodyStreamWriter: Sendable {
 
     /// Writes one chunk of the body; `flush: false` lets a caller batch several writes and flush once.
     public func write(_ buffer: ByteBuffer, flush: Bool = true) {
+        // On the connection's loop (the SSE hub's case) call straight through: no closure to
+        // allocate per frame.
+        if self.eventLoop.inEventLoop {
+            self.handler.value.streamWrite(streamID: self.streamID, buffer, flush: flush)
+            return
+        }
         let streamID = self.streamID
         self.onLoop { $0.streamWrite(streamID: streamID, buffer, flush: flush) }
     }
 
     /// Flushes written chunks to the socket.
     public func flush() {
+        if self.eventLoop.inEventLoop {
+            self.handler.value.streamFlush(streamID: self.streamID)
+            return
+        }
         let streamID = self.streamID
         self.onLoop { $0.streamFlush(streamID: streamID) }
     }
