@@ -103,23 +103,11 @@ final class SSELoopRegistry: @unchecked Sendable {
         guard isWritable, stream.pending, !stream.ended, let writer = stream.writer else { return }
         stream.pending = false
         guard let resolver = self.events[stream.eventID]?.resolver, let update = resolver(stream.key) else { return }
-        let now = NIODeadline.now()
         switch update {
-        case .final(let event):
-            var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
-            self.encode(event, for: stream, into: &buffer)
-            writer.write(buffer, flush: false)
-            self.end(stream)
-        case .latest(let event):
-            let hash = SSEStream.hash(event)
-            guard hash != stream.lastHash else { return }
-            var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
-            self.encode(event, for: stream, into: &buffer)
-            writer.write(buffer, flush: true)
-            stream.lastHash = hash
-            stream.lastSentAt = now
-            stream.lastWriteAt = now
+        case .final(let event): self.sendFinal(event, to: stream, writer: writer)
+        case .latest(let event): self.sendLatest(event, to: stream, writer: writer, now: NIODeadline.now())
         }
+        self.finishWalk(receivedAt: nil)
     }
 
     // MARK: Hub operations (on the loop)
