@@ -41,9 +41,7 @@ enum QueuePresenter {
     }
 
     static func rfc3339(milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        RFC3339.string(milliseconds: milliseconds)
     }
 
     /// The contract's state names.

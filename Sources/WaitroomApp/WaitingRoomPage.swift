@@ -12,7 +12,7 @@ enum WaitingRoomPage {
         let classes = event.ticketClasses.map { c in
             "<li data-class=\"\(escape(c.id))\">\(escape(c.name)): \(price(c.priceCents))</li>"
         }.joined(separator: "\n          ")
-        let opens = event.opensAt.map { ISO8601DateFormatter().string(from: $0) } ?? ""
+        let opens = event.opensAt.map { RFC3339.string($0) } ?? ""
         return """
         <!doctype html>
         <html lang="en">

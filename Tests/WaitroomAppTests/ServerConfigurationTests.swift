@@ -71,3 +71,12 @@ import Tokens
         #expect(throws: ConfigurationError.self) { try ServerConfiguration(environment: ["WAITROOM_LOG_FORMAT": "xml"], cores: 1) }
     }
 }
+
+@Suite struct RFC3339Tests {
+    @Test func formatsUTCWithAndWithoutMilliseconds() {
+        #expect(RFC3339.string(milliseconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.string(milliseconds: 1_795_741_323_045) == "2026-11-27T01:02:03Z")
+        #expect(RFC3339.string(milliseconds: 1_795_741_323_045, fraction: true) == "2026-11-27T01:02:03.045Z")
+        #expect(RFC3339.string(milliseconds: 1_795_741_323_005, fraction: true) == "2026-11-27T01:02:03.005Z")
+    }
+}

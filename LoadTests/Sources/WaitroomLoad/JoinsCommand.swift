@@ -14,11 +14,7 @@ struct JoinsCommand: AsyncParsableCommand {
     @Option(help: "Worker processes.")
     var processes: Int = 2
 
-    @Option(help: "Write the running totals here as JSON once a second (for scripts).")
-    var statusFile: String?
-
-    @Flag(help: "No progress lines, only the final table.")
-    var quiet = false
+    @OptionGroup var reporting: ReportingOptions
 
     func validate() throws {
         guard (1...64).contains(self.processes) else { throw ValidationError("--processes must be 1...64") }
@@ -37,7 +33,7 @@ struct JoinsCommand: AsyncParsableCommand {
                     index: i, workers: processes,
                     connections: RampSchedule.share(of: connections, workers: processes, index: i))
             },
-            maxDuration: options.duration + 30, statusFile: self.statusFile, quiet: self.quiet)
+            maxDuration: options.duration + 30, statusFile: self.reporting.statusFile, quiet: self.reporting.quiet)
         let outcome = try await coordinator.run { s, _ in
             "t=\(Int(s.elapsed))s requests=\(s.requests) joins/s=\(ResultTable.rate(s.requestsPerSecond)) errors=\(s.errors)"
         }

@@ -22,11 +22,7 @@ struct SSECommand: AsyncParsableCommand {
     @Option(help: "Worker processes (each must stay below ~19k connections: fd limit 20,000).")
     var processes: Int = 8
 
-    @Option(help: "Write the running totals here as JSON once a second (for scripts).")
-    var statusFile: String?
-
-    @Flag(help: "No progress lines, only the final table.")
-    var quiet = false
+    @OptionGroup var reporting: ReportingOptions
 
     func validate() throws {
         guard self.processes >= 1, self.processes <= 64 else { throw ValidationError("--processes must be 1...64") }
@@ -51,7 +47,7 @@ struct SSECommand: AsyncParsableCommand {
                     index: i, workers: processes,
                     connections: RampSchedule.share(of: connections, workers: processes, index: i))
             },
-            maxDuration: options.maxDuration, statusFile: self.statusFile, quiet: self.quiet)
+            maxDuration: options.maxDuration, statusFile: self.reporting.statusFile, quiet: self.reporting.quiet)
         let outcome = try await coordinator.run { s, peak in
             "t=\(Int(s.elapsed))s open=\(s.open)/\(s.target) peak=\(peak) attempted=\(s.attempted) closed=\(s.closed) "
                 + "errors=\(s.errors) events=\(s.events) events/s=\(ResultTable.rate(s.eventsPerSecond)) "
