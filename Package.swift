@@ -55,6 +55,7 @@ let package = Package(
         ]),
         .target(name: "Inventory", dependencies: [
             "Postgres", "Tokens",
+            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -35,21 +35,50 @@ public struct EventCatalog: Sendable {
                 let inserted = try rows.first?.decode(Bool.self, at: 0) ?? false
                 for c in event.ticketClasses {
                     _ = try await connection.query("""
-                        INSERT INTO ticket_classes (event_id, id, name, price_cents, capacity)
-                        VALUES ($1, $2, $3, $4, $5)
+                        INSERT INTO ticket_classes (event_id, id, name, price_cents, capacity, seated)
+                        VALUES ($1, $2, $3, $4, $5, $6)
                         ON CONFLICT (event_id, id) DO UPDATE SET name = EXCLUDED.name,
-                            price_cents = EXCLUDED.price_cents, capacity = EXCLUDED.capacity
+                            price_cents = EXCLUDED.price_cents, capacity = EXCLUDED.capacity, seated = EXCLUDED.seated
                         """, [
                             .string(event.id), .string(c.id), .string(c.name),
-                            .int(Int64(c.priceCents)), .int(Int64(c.capacity)),
+                            .int(Int64(c.priceCents)), .int(Int64(c.capacity)), .bool(c.seating != nil),
                         ])
+                    try await Self.layOutSeats(of: c, eventID: event.id, on: connection)
                 }
                 return inserted ? .created : .updated
             }
         } catch let error as PostgresError where error.isCheckViolation {
             throw InventoryError(.capacityBelowCommitted,
                                  "a ticket class cannot shrink below the tickets already held or sold")
+        } catch let error as PostgresError where error.sqlState == "23503" && error.table == "reservation_seats" {
+            throw InventoryError(.capacityBelowCommitted, "a seat that has been reserved cannot be removed")
         }
+    }
+
+    /// Makes the class's seats exactly its layout: new seats are added (free), seats no longer
+    /// in it are removed, which fails for a seat that was ever reserved. Seat order is row by
+    /// row, so holds taken "from a random start" stay mostly side by side.
+    private static func layOutSeats(of c: EventDefinition.TicketClass, eventID: String,
+                                    on connection: PostgresConnection) async throws {
+        let rows = c.seating ?? []
+        // Row labels are validated `[A-Za-z0-9]{1,8}`, so a comma-joined list is unambiguous.
+        let labels = rows.map(\.row).joined(separator: ",")
+        let counts = rows.map { String($0.seats) }.joined(separator: ",")
+        _ = try await connection.query("""
+            DELETE FROM seats s
+            WHERE s.event_id = $1 AND s.ticket_class_id = $2 AND NOT EXISTS (
+                SELECT 1 FROM unnest(string_to_array($3, ','), string_to_array($4, ',')::integer[]) AS r(label, n)
+                WHERE s.id LIKE r.label || '-%' AND split_part(s.id, '-', 2)::integer BETWEEN 1 AND r.n
+                  AND split_part(s.id, '-', 1) = r.label)
+            """, [.string(eventID), .string(c.id), .string(labels), .string(counts)])
+        guard !rows.isEmpty else { return }
+        _ = try await connection.query("""
+            INSERT INTO seats (event_id, ticket_class_id, id, seat_order)
+            SELECT $1, $2, r.label || '-' || g, (r.ord * 10000 + g)::integer
+            FROM unnest(string_to_array($3, ','), string_to_array($4, ',')::integer[]) WITH ORDINALITY AS r(label, n, ord),
+                 generate_series(1, r.n) AS g
+            ON CONFLICT (event_id, ticket_class_id, id) DO UPDATE SET seat_order = EXCLUDED.seat_order
+            """, [.string(eventID), .string(c.id), .string(labels), .string(counts)])
     }
 
     /// The event with its classes, or `nil`.
@@ -59,16 +88,29 @@ public struct EventCatalog: Sendable {
             """, [.string(id)])
         guard let row = events.first else { return nil }
         let classes = try await database.query("""
-            SELECT id, name, capacity, price_cents FROM ticket_classes WHERE event_id = $1 ORDER BY id
+            SELECT id, name, capacity, price_cents, seated,
+                (SELECT string_agg(label || ':' || n, ',' ORDER BY first) FROM (
+                    SELECT split_part(s.id, '-', 1) AS label, count(*) AS n, min(s.seat_order) AS first
+                    FROM seats s WHERE s.event_id = tc.event_id AND s.ticket_class_id = tc.id GROUP BY 1) r)
+            FROM ticket_classes tc WHERE event_id = $1 ORDER BY id
             """, [.string(id)])
         return EventDefinition(
             id: id, name: try row.decode(String.self, at: 0), opensAt: try row.decode(Date?.self, at: 1),
             ticketClasses: try classes.map {
                 EventDefinition.TicketClass(id: try $0.decode(String.self, at: 0), name: try $0.decode(String.self, at: 1),
-                                            capacity: try $0.decode(Int.self, at: 2), priceCents: try $0.decode(Int.self, at: 3))
+                                            capacity: try $0.decode(Int.self, at: 2), priceCents: try $0.decode(Int.self, at: 3),
+                                            seating: try $0.decode(Bool.self, at: 4) ? Self.seating(try $0.decode(String?.self, at: 5)) : nil)
             },
             admission: .init(ratePerSecond: try row.decode(Double.self, at: 2), maxActive: try row.decode(Int.self, at: 3),
                              sessionSeconds: try row.decode(Int.self, at: 4)))
+    }
+
+    private static func seating(_ text: String?) -> [EventDefinition.SeatRow] {
+        (text ?? "").split(separator: ",").compactMap { part in
+            let pieces = part.split(separator: ":")
+            guard pieces.count == 2, let n = Int(pieces[1]) else { return nil }
+            return EventDefinition.SeatRow(row: String(pieces[0]), seats: n)
+        }
     }
 
     /// Stock of one ticket class.

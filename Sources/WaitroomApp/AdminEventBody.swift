@@ -8,6 +8,7 @@ struct AdminEventBody: Decodable, Sendable {
         var name: String
         var capacity: Int
         var priceCents: Int
+        var seating: [EventDefinition.SeatRow]?
     }
 
     struct Admission: Decodable, Sendable {
@@ -34,7 +35,8 @@ struct AdminEventBody: Decodable, Sendable {
         }
         let event = EventDefinition(
             id: id, name: name, opensAt: opens,
-            ticketClasses: ticketClasses.map { .init(id: $0.id, name: $0.name, capacity: $0.capacity, priceCents: $0.priceCents) },
+            ticketClasses: ticketClasses.map { .init(id: $0.id, name: $0.name, capacity: $0.capacity, priceCents: $0.priceCents,
+                                            seating: $0.seating) },
             admission: .init(ratePerSecond: admission.ratePerSecond, maxActive: admission.maxActive,
                              sessionSeconds: admission.sessionSeconds))
         try event.validate()

@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import Metrics
+import Postgres
+import Synchronization
+import Tokens
+
+/// Holds, releases and confirmations of tickets. Every operation that changes stock goes
+/// through a per-lock-set combiner into one transaction (`inventory_apply`): the class rows are
+/// locked `FOR UPDATE` once per batch, the whole transaction is one round trip, the counters
+/// are written once per class, and `synchronous_commit` stays on. An outcome is returned only
+/// after its batch committed, so an acknowledged hold survives a crash.
+public final class ReservationService: Sendable {
+    /// A payment request of a confirmation.
+    public struct Payment: Sendable, Equatable {
+        public var method: String
+        /// `approve`, `decline` or `timeout`: honoured by the simulated provider only.
+        public var simulate: String?
+
+        public init(method: String, simulate: String? = nil) {
+            self.method = method
+            self.simulate = simulate
+        }
+
+        public static let simulations: Set<String> = ["approve", "decline", "timeout"]
+
+        func validated() throws(InventoryError) -> Payment {
+            guard (1...32).contains(method.utf8.count),
+                  method.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) }) else {
+                throw InventoryError(.invalidPayment, "payment.method must match [a-z0-9_]{1,32}")
+            }
+            if let simulate, !Self.simulations.contains(simulate) {
+                throw InventoryError(.invalidPayment, "payment.simulate must be approve, decline or timeout")
+            }
+            return self
+        }
+    }
+
+    public let configuration: ReservationConfiguration
+    private let database: PostgresClient
+    private let logger: Logger
+    private let soldOut: @Sendable (String) async -> Void
+    private let soldOutReported = Mutex<Set<String>>([])
+    private let batcher: InventoryBatcher
+    private let metrics: ReservationMetrics
+
+    /// `soldOut` is called (once per event and process) when every class of an event is sold
+    /// and no live hold can give tickets back.
+    public init(database: PostgresClient, configuration: ReservationConfiguration = .init(), logger: Logger,
+                soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
+        self.database = database
+        self.configuration = configuration
+        self.logger = logger
+        self.soldOut = soldOut
+        let metrics = ReservationMetrics()
+        self.metrics = metrics
+        let lockTimeoutMs = max(1, Int(configuration.lockTimeout.components.seconds * 1000
+                                       + configuration.lockTimeout.components.attoseconds / 1_000_000_000_000_000))
+        let hold = configuration.holdSeconds
+        let limit = configuration.ticketsPerAdmission
+        self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize) { lockSet, operations in
+            try await Self.apply(operations, on: lockSet, database: database, lockTimeoutMs: lockTimeoutMs,
+                                 holdSeconds: hold, ticketLimit: limit, metrics: metrics)
+        }
+    }
+
+    // MARK: Operations
+
+    /// Holds `items` for the admission `holder` of `eventID`: `201` with the hold, `409
+    /// insufficient_inventory` (nothing held), `409 ticket_limit_exceeded`, `422 invalid_items`
+    /// for a class the event does not have; the key's first outcome again for a retried request.
+    public func reserve(eventID: String, holder: Int64, items: [ReservationItem],
+                        idempotencyKey: String) async throws -> InventoryOutcome {
+        let items = try ReservationItem.normalized(
+            items, limit: configuration.ticketsPerAdmission > 0 ? configuration.ticketsPerAdmission : 1_000)
+        let canonical = "reserve|" + items.map { "\($0.ticketClassId):\($0.quantity)" }.joined(separator: ",")
+        let operation = InventoryOperation(
+            op: .reserve, holder: holder, key: idempotencyKey, hash: Self.requestHash(canonical),
+            id: Self.newID(prefix: "r_"), items: items.map { .init(c: $0.ticketClassId, q: $0.quantity) })
+        let outcome = try await batcher.submit(operation, on: .init(eventID: eventID, classIDs: items.map(\.ticketClassId)))
+        metrics.count(.reserve, outcome)
+        if outcome.error == "insufficient_inventory" { await checkSoldOut(eventID: eventID) }
+        return outcome
+    }
+
+    /// Gives a hold's tickets back at once: `204` (also when it had already ended), `409
+    /// reservation_confirmed`, `404 reservation_not_found` (also for another admission's).
+    public func release(reservationID: String, eventID: String, holder: Int64) async throws -> InventoryOutcome {
+        guard let lockSet = try await lockSet(of: reservationID, eventID: eventID, holder: holder) else {
+            return Self.notFound
+        }
+        let outcome = try await batcher.submit(
+            InventoryOperation(op: .release, holder: holder, reservation: reservationID), on: lockSet)
+        metrics.count(.release, outcome)
+        return outcome
+    }
+
+    /// Confirms a live hold: its tickets become sold and, in the same transaction, an order
+    /// request (`pending`) is written for the order saga. `202 {orderId, status}`; `409
+    /// reservation_expired` (by the database clock, checked under the lock), `409
+    /// reservation_released`, `404`.
+    public func confirm(reservationID: String, eventID: String, holder: Int64, payment: Payment,
+                        idempotencyKey: String) async throws -> InventoryOutcome {
+        let payment = try payment.validated()
+        guard let lockSet = try await lockSet(of: reservationID, eventID: eventID, holder: holder) else {
+            return Self.notFound
+        }
+        let canonical = "confirm|\(reservationID)|\(payment.method)|\(payment.simulate ?? "")"
+        let operation = InventoryOperation(
+            op: .confirm, holder: holder, key: idempotencyKey, hash: Self.requestHash(canonical),
+            reservation: reservationID, orderId: Self.newID(prefix: "o_"),
+            payment: .init(method: payment.method, simulate: payment.simulate))
+        let outcome = try await batcher.submit(operation, on: lockSet)
+        metrics.count(.confirm, outcome)
+        if outcome.status == 202 { await checkSoldOut(eventID: eventID) }
+        return outcome
+    }
+
+    /// A reservation as its admission sees it (a hold past its time reads `expired` even before
+    /// the sweeper got to it), or `nil` (unknown, or another admission's).
+    public func reservation(id: String, eventID: String, holder: Int64) async throws -> InventoryOutcome.Body? {
+        let rows = try await database.query("""
+            SELECT jsonb_strip_nulls(jsonb_build_object(
+                'reservationId', r.id,
+                'status', CASE WHEN r.status = 'held' AND r.expires_at <= now() THEN 'expired' ELSE r.status END,
+                'expiresAt', inventory_time(r.expires_at),
+                'orderId', r.order_id,
+                'items', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'ticketClassId', ri.ticket_class_id, 'quantity', ri.quantity,
+                              'seats', (SELECT jsonb_agg(rs.seat_id ORDER BY rs.seat_id) FROM reservation_seats rs
+                                        WHERE rs.reservation_id = r.id AND rs.ticket_class_id = ri.ticket_class_id)))
+                              ORDER BY ri.ticket_class_id)
+                          FROM reservation_items ri WHERE ri.reservation_id = r.id)))::text
+            FROM reservations r WHERE r.id = $1 AND r.event_id = $2 AND r.holder = $3
+            """, [.string(id), .string(eventID), .int(holder)])
+        guard let text = try rows.first?.decode(String.self, at: 0) else { return nil }
+        return try JSONDecoder().decode(InventoryOutcome.Body.self, from: Data(text.utf8))
+    }
+
+    /// Operations waiting for a batch in this process.
+    public var queuedOperations: Int { batcher.queued }
+
+    // MARK: Internals
+
+    static let notFound = InventoryOutcome(status: 404, error: "reservation_not_found", message: "no such reservation")
+
+    private func lockSet(of reservationID: String, eventID: String, holder: Int64) async throws -> InventoryBatcher.LockSet? {
+        let rows = try await database.query(
+            "SELECT array_to_string(class_ids, ',') FROM reservations WHERE id = $1 AND event_id = $2 AND holder = $3",
+            [.string(reservationID), .string(eventID), .int(holder)])
+        guard let classes = try rows.first?.decode(String.self, at: 0) else { return nil }
+        return .init(eventID: eventID, classIDs: classes.split(separator: ",").map(String.init))
+    }
+
+    private struct BatchReply: Decodable {
+        struct ClassStock: Decodable { var id: String; var capacity: Int; var held: Int; var sold: Int }
+        var lockWaitMicros: Int64
+        var results: [InventoryOutcome]
+        var classes: [ClassStock]
+    }
+
+    private static func apply(_ operations: [InventoryOperation], on lockSet: InventoryBatcher.LockSet,
+                              database: PostgresClient, lockTimeoutMs: Int, holdSeconds: Int, ticketLimit: Int,
+                              metrics: ReservationMetrics) async throws -> [InventoryOutcome] {
+        let started = ContinuousClock.now
+        let json = String(decoding: try JSONEncoder().encode(operations), as: UTF8.self)
+        let replies = try await database.transactionPipeline([
+            PostgresStatement("SET LOCAL lock_timeout = '\(lockTimeoutMs)ms'"),
+            PostgresStatement("SELECT inventory_apply($1, string_to_array($2, ','), $3::jsonb, $4::integer, $5::integer)::text", [
+                .string(lockSet.eventID), .string(lockSet.classIDs.joined(separator: ",")), .string(json),
+                .int(Int64(holdSeconds)), .int(Int64(ticketLimit)),
+            ]),
+        ])
+        guard replies.count == 2, let text = try replies[1].first?.decode(String.self, at: 0) else {
+            throw InventoryError(.unexpectedReply, "inventory_apply returned no row")
+        }
+        let reply = try JSONDecoder().decode(BatchReply.self, from: Data(text.utf8))
+        metrics.batch(size: operations.count, lockWaitMicros: reply.lockWaitMicros, duration: ContinuousClock.now - started)
+        return reply.results.map { outcome in
+            var outcome = outcome
+            outcome.lockWaitMicros = reply.lockWaitMicros
+            outcome.batchSize = operations.count
+            return outcome
+        }
+    }
+
+    private func checkSoldOut(eventID: String) async {
+        guard !soldOutReported.withLock({ $0.contains(eventID) }) else { return }
+        do {
+            let rows = try await database.query(
+                "SELECT bool_and(held = 0 AND held + sold >= capacity) FROM ticket_classes WHERE event_id = $1",
+                [.string(eventID)])
+            guard try rows.first?.decode(Bool?.self, at: 0) == true else { return }
+            guard soldOutReported.withLock({ $0.insert(eventID).inserted }) else { return }
+            logger.info("event sold out", metadata: ["inventory.event": "\(eventID)"])
+            await soldOut(eventID)
+        } catch {
+            logger.warning("sold-out check failed", metadata: ["inventory.event": "\(eventID)", "error": "\(error)"])
+        }
+    }
+
+    static func requestHash(_ canonical: String) -> String {
+        Crypto.hex(Crypto.sha256(Array(canonical.utf8)))
+    }
+
+    /// 128 random bits, base64url: unguessable, and a valid path id.
+    static func newID(prefix: String) -> String {
+        prefix + Base64URL.encode(Crypto.randomBytes(16))
+    }
+}

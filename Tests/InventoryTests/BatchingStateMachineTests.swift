@@ -1,0 +1,84 @@
+import Testing
+@testable import Inventory
+
+@Suite("Batching state machine") struct BatchingStateMachineTests {
+    @Test func idleSubmitStartsABatchAtOnce() {
+        var m = BatchingStateMachine<Int>(maxBatchSize: 3)
+        #expect(m.isIdle)
+        #expect(m.submit(1) == [1])
+        #expect(m.isRunning)
+        #expect(!m.isIdle)
+    }
+
+    @Test func whileRunningOperationsQueueAndGoTogetherInArrivalOrder() {
+        var m = BatchingStateMachine<Int>(maxBatchSize: 3)
+        _ = m.submit(0)
+        for i in 1...5 { #expect(m.submit(i) == nil) }
+        #expect(m.queued == 5)
+        #expect(m.batchFinished() == [1, 2, 3])
+        #expect(m.batchFinished() == [4, 5])
+        #expect(m.batchFinished() == nil)
+        #expect(m.isIdle)
+        #expect(m.submit(6) == [6])
+    }
+
+    @Test func randomScheduleLosesNothingAndNeverRunsTwoBatches() {
+        var rng = SystemRandomNumberGenerator()
+        for size in [1, 2, 7, 64] {
+            var m = BatchingStateMachine<Int>(maxBatchSize: size)
+            var delivered: [Int] = []
+            var next = 0
+            var running = false
+            for _ in 0..<2_000 {
+                if Bool.random(using: &rng) || !running {
+                    if let batch = m.submit(next) {
+                        #expect(!running)
+                        running = true
+                        delivered += batch
+                        #expect(batch.count <= size)
+                    }
+                    next += 1
+                } else {
+                    running = false
+                    if let batch = m.batchFinished() {
+                        running = true
+                        delivered += batch
+                        #expect(batch.count <= size)
+                    }
+                }
+            }
+            while running {
+                running = false
+                if let batch = m.batchFinished() { running = true; delivered += batch }
+            }
+            #expect(delivered == Array(0..<next))
+            #expect(m.isIdle)
+        }
+    }
+}
+
+@Suite("Reservation items") struct ReservationItemTests {
+    @Test func sortedIntoLockOrder() throws {
+        let items = try ReservationItem.normalized([.init(ticketClassId: "vip", quantity: 1), .init(ticketClassId: "ga", quantity: 2)], limit: 8)
+        #expect(items.map(\.ticketClassId) == ["ga", "vip"])
+    }
+
+    @Test(arguments: [
+        ([ReservationItem](), "empty"),
+        ([.init(ticketClassId: "ga", quantity: 0)], "at least 1"),
+        ([.init(ticketClassId: "ga", quantity: -3)], "at least 1"),
+        ([.init(ticketClassId: "ga", quantity: 1), .init(ticketClassId: "ga", quantity: 1)], "repeated"),
+        ([.init(ticketClassId: "g a", quantity: 1)], "must match"),
+        ([.init(ticketClassId: "ga", quantity: 9)], "at most 8"),
+        ([.init(ticketClassId: "ga", quantity: Int.max), .init(ticketClassId: "vip", quantity: Int.max)], "at most 8"),
+    ])
+    func refused(_ items: [ReservationItem], _ fragment: String) {
+        do {
+            _ = try ReservationItem.normalized(items, limit: 8)
+            Issue.record("accepted \(items)")
+        } catch {
+            #expect(error.code == .invalidItems)
+            #expect(error.message.contains(fragment), "\(error.message)")
+        }
+    }
+}
