@@ -12,16 +12,24 @@ public struct HoldSweeper: Service {
     private let configuration: ReservationConfiguration
     private let logger: Logger
     private let expired = Counter(label: "inventory_holds_expired_total")
+    private let isReady: @Sendable () -> Bool
 
-    public init(database: PostgresClient, configuration: ReservationConfiguration, logger: Logger) {
+    /// `isReady` holds the sweeps back until it answers true (e.g. until the schema is migrated).
+    public init(database: PostgresClient, configuration: ReservationConfiguration, logger: Logger,
+                isReady: @escaping @Sendable () -> Bool = { true }) {
         self.database = database
         self.configuration = configuration
         self.logger = logger
+        self.isReady = isReady
     }
 
     public func run() async throws {
         var rounds = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            guard isReady() else {
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
             do {
                 let n = try await sweepOnce()
                 if n > 0 { logger.debug("holds expired", metadata: ["count": "\(n)"]) }

@@ -43,6 +43,19 @@ public struct SignedToken: Sendable, Equatable {
     /// for `eventID`, and not expired at `now` (unix seconds). Every refusal is a `TokenError`.
     public static func verify(_ string: some StringProtocol, purpose: Purpose, eventID: String,
                               now: UInt64, keyring: SigningKeyring) throws(TokenError) -> SignedToken {
+        try verify(string, purpose: purpose, anyEventOr: eventID, now: now, keyring: keyring)
+    }
+
+    /// Like `verify(_:purpose:eventID:now:keyring:)` for a route that names no event (e.g. a
+    /// reservation): the token's own event is returned, and the caller must check that what it
+    /// reaches belongs to that event.
+    public static func verify(_ string: some StringProtocol, purpose: Purpose,
+                              now: UInt64, keyring: SigningKeyring) throws(TokenError) -> SignedToken {
+        try verify(string, purpose: purpose, anyEventOr: nil, now: now, keyring: keyring)
+    }
+
+    private static func verify(_ string: some StringProtocol, purpose: Purpose, anyEventOr eventID: String?,
+                               now: UInt64, keyring: SigningKeyring) throws(TokenError) -> SignedToken {
         guard string.utf8.count <= 512, let bytes = Base64URL.decode(string),
               bytes.count > headerLength + macLength else {
             throw TokenError(.malformed, "not a token")
@@ -63,7 +76,7 @@ public struct SignedToken: Sendable, Equatable {
         let expiresAt = readBigEndian(body, at: 6)
         let sequence = readBigEndian(body, at: 14)
         let event = String(decoding: body[headerLength...], as: UTF8.self)
-        guard event == eventID else { throw TokenError(.wrongScope, "token of another event") }
+        if let eventID, event != eventID { throw TokenError(.wrongScope, "token of another event") }
         guard expiresAt == 0 || now < expiresAt else { throw TokenError(.expired, "token expired") }
         return SignedToken(purpose: purpose, eventID: event, sequence: sequence, expiresAt: expiresAt)
     }

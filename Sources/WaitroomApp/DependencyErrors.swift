@@ -41,6 +41,9 @@ extension InventoryError: HTTPErrorConvertible {
         case .invalidEvent: return HTTPError(.unprocessableEntity, code: "invalid_event", message: message)
         case .eventNotFound: return HTTPError(.notFound, code: "event_not_found", message: message)
         case .capacityBelowCommitted: return HTTPError(.conflict, code: "capacity_below_committed", message: message)
+        case .invalidItems: return HTTPError(.unprocessableEntity, code: "invalid_items", message: message)
+        case .invalidPayment: return HTTPError(.unprocessableEntity, code: "invalid_payment", message: message)
+        case .reservationNotFound: return HTTPError(.notFound, code: "reservation_not_found", message: message)
         default: return HTTPError(.internalServerError, code: .internalError, message: "internal error")
         }
     }

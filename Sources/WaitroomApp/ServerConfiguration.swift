@@ -1,3 +1,4 @@
+import Inventory
 import Logging
 import Tokens
 
@@ -29,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var joinRatePerAddress: Double = 20
     /// A waiting place with no open stream and no poll for this long loses its place.
     public var abandonAfterSeconds: Int = 60
+    /// Holds: how long they last, tickets per admission, batching, lock timeout.
+    public var reservations = ReservationConfiguration()
 
     /// The local instances that `scripts/services.sh start` (and so `make run`) starts.
     public static let localRedisURL = "redis://127.0.0.1:6391"
@@ -94,6 +97,11 @@ public struct ServerConfiguration: Sendable {
             joinRatePerAddress = v
         }
         if let v = try integer("WAITROOM_ABANDON_AFTER_SECONDS", in: 5...86_400) { abandonAfterSeconds = v }
+        if let v = try integer("WAITROOM_HOLD_SECONDS", in: 1...86_400) { reservations.holdSeconds = v }
+        if let v = try integer("WAITROOM_TICKETS_PER_ADMISSION", in: 0...1_000) { reservations.ticketsPerAdmission = v }
+        if let v = try integer("WAITROOM_INVENTORY_BATCH", in: 1...1_000) { reservations.maxBatchSize = v }
+        if let v = try integer("WAITROOM_INVENTORY_LOCK_TIMEOUT_MS", in: 10...60_000) { reservations.lockTimeout = .milliseconds(v) }
+        if let v = try integer("WAITROOM_SWEEP_MS", in: 100...600_000) { reservations.sweepInterval = .milliseconds(v) }
         if let v = nonEmpty("WAITROOM_LOG_FORMAT") {
             switch v.lowercased() {
             case "json": logJSON = true
@@ -127,6 +135,13 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_WORKER_INDEX"] = String(workerIndex)
         env["WAITROOM_JOIN_RATE_PER_ADDRESS"] = String(joinRatePerAddress)
         env["WAITROOM_ABANDON_AFTER_SECONDS"] = String(abandonAfterSeconds)
+        env["WAITROOM_HOLD_SECONDS"] = String(reservations.holdSeconds)
+        env["WAITROOM_TICKETS_PER_ADMISSION"] = String(reservations.ticketsPerAdmission)
+        env["WAITROOM_INVENTORY_BATCH"] = String(reservations.maxBatchSize)
+        env["WAITROOM_INVENTORY_LOCK_TIMEOUT_MS"] = String(reservations.lockTimeout.components.seconds * 1000
+                                                          + reservations.lockTimeout.components.attoseconds / 1_000_000_000_000_000)
+        env["WAITROOM_SWEEP_MS"] = String(reservations.sweepInterval.components.seconds * 1000
+                                          + reservations.sweepInterval.components.attoseconds / 1_000_000_000_000_000)
         if let adminToken { env["WAITROOM_ADMIN_TOKEN"] = adminToken }
         return env
     }

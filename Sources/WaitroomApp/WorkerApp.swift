@@ -40,7 +40,20 @@ public enum WorkerApp {
             joinRatePerAddress: configuration.joinRatePerAddress > 0 ? configuration.joinRatePerAddress : nil,
             abandonAfterSeconds: configuration.abandonAfterSeconds, logger: logger)
 
-        let router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
+        let reservations = ReservationService(
+            database: database, configuration: configuration.reservations, logger: logger,
+            soldOut: { event in
+                do {
+                    _ = try await store.markSoldOut(event: event)
+                } catch {
+                    logger.error("could not mark the event sold out", metadata: ["inventory.event": "\(event)", "error": "\(error)"])
+                }
+            })
+        let sweeper = HoldSweeper(database: database, configuration: configuration.reservations, logger: logger,
+                                  isReady: { migrations.isComplete })
+
+        var router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
+        ReservationRoutes(service: reservations, keyring: configuration.signingKeys).register(on: &router)
         let server = EdgeServer(
             configuration: EdgeConfiguration(
                 host: configuration.host, port: configuration.port, reusePort: true,
@@ -68,6 +81,7 @@ public enum WorkerApp {
                 .init(service: migrations),
                 .init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: admission),
+                .init(service: sweeper),
                 .init(service: trackers),
                 .init(service: server),   // last: shut down first
             ],

@@ -10,7 +10,7 @@ struct Waitroomd: AsyncParsableCommand {
         abstract: "Waitroom: a virtual waiting room and ticket reservation server.",
         discussion: "Configured by the WAITROOM_* environment variables (see README).",
         version: "waitroomd \(WaitroomVersion.string)\n\(Allocator.summary)",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self]
+        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, Check.self]
     )
 }
 
@@ -92,6 +92,22 @@ extension Waitroomd {
             let logger = makeLogger("waitroom.migrate", configuration)
             let applied = try await MigrateCommand.run(configuration: configuration, logger: logger)
             print(applied.isEmpty ? "migrations: up to date" : "migrations applied: \(applied.joined(separator: ", "))")
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the Inventory's invariants (held, sold, capacity, seats); exits 1 if one is broken.")
+
+        @Option(help: "Only this event.") var event: String?
+
+        func run() async throws {
+            let configuration = try loadConfiguration()
+            Bootstrap.logging(level: configuration.logLevel, json: configuration.logJSON)
+            let logger = makeLogger("waitroom.check", configuration)
+            let report = try await CheckCommand.run(configuration: configuration, eventID: event, logger: logger)
+            print(CheckCommand.render(report))
+            if !report.isConsistent { throw ExitCode(1) }
         }
     }
 

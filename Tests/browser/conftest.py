@@ -1,5 +1,6 @@
 """A real `waitroomd serve` (2 workers) against the local Redis and PostgreSQL, and headless
 Chromium (Debian's `chromium` + `chromedriver`) driving the waiting-room page as a person would."""
+import base64
 import json
 import os
 import shutil
@@ -18,6 +19,9 @@ from selenium.webdriver.chrome.service import Service
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ADMIN_TOKEN = "browser-test-admin-token-" + uuid.uuid4().hex[:8]
+# A signing key the tests know, so that they can make tokens the server must refuse although
+# the signature is good (expired, of another kind). Test-only; never a real deployment's key.
+SIGNING_SECRET = os.urandom(32)
 
 
 def free_port():
@@ -47,11 +51,11 @@ class Server:
             raw = error.read()
             return error.code, (json.loads(raw) if raw else None)
 
-    def create_event(self, rate=1, max_active=100, paused=False, capacity=100, opens_at=None):
+    def create_event(self, rate=1, max_active=100, paused=False, capacity=100, opens_at=None, classes=None):
         event_id = "bt-" + uuid.uuid4().hex[:10]
         body = {
             "name": "Browser test " + event_id,
-            "ticketClasses": [{"id": "ga", "name": "General admission", "capacity": capacity, "priceCents": 2500}],
+            "ticketClasses": classes or [{"id": "ga", "name": "General admission", "capacity": capacity, "priceCents": 2500}],
             "admission": {"ratePerSecond": rate, "maxActive": max_active, "sessionSeconds": 300},
         }
         if opens_at:
@@ -68,6 +72,30 @@ class Server:
         return body
 
 
+    def admitted(self, event_id, user):
+        """Joins `event_id` as `user` and waits for the admission; returns its token."""
+        status, joined = self.call("POST", "/v1/events/%s/queue" % event_id, {"userId": user})
+        assert status in (200, 201), (status, joined)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            _, place = self.call("GET", "/v1/events/%s/queue/%s" % (event_id, joined["ticket"]))
+            if place.get("admission"):
+                return place["admission"]["token"]
+            time.sleep(0.1)
+        raise AssertionError("not admitted in time: %r" % place)
+
+
+def sign_token(purpose, event_id, sequence, expires_at):
+    """A token in the server's wire form, signed with the test key (see Tokens/SignedToken)."""
+    import hashlib
+    import hmac
+    import struct
+    key_id = hashlib.sha256(SIGNING_SECRET).digest()[:4]
+    body = bytes([1, ord(purpose)]) + key_id + struct.pack(">QQ", expires_at, sequence) + event_id.encode()
+    mac = hmac.new(SIGNING_SECRET, body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + mac).decode().rstrip("=")
+
+
 @pytest.fixture(scope="session")
 def server():
     binary = os.environ.get("WAITROOMD", os.path.join(ROOT, ".build", "debug", "waitroomd"))
@@ -76,6 +104,8 @@ def server():
     env.update({
         "WAITROOM_PORT": str(port), "WAITROOM_PROCESSES": "2", "WAITROOM_ADMIN_TOKEN": ADMIN_TOKEN,
         "WAITROOM_LOG_LEVEL": "warning",
+        "WAITROOM_SIGNING_KEY": base64.urlsafe_b64encode(SIGNING_SECRET).decode().rstrip("="),
+        "WAITROOM_HOLD_SECONDS": "2", "WAITROOM_SWEEP_MS": "300", "WAITROOM_TICKETS_PER_ADMISSION": "6",
     })
     log = open(os.path.join(ROOT, ".local", "browser-server.log"), "w")
     process = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
