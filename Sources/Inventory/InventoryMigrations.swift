@@ -118,9 +118,10 @@ public enum InventoryMigrations {
             CREATE FUNCTION inventory_time(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS
             $f$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $f$;
 
-            -- Takes `p_count` free seats of a class for a reservation, row by row from a random
-            -- start (wrapping around), skipping seats another transaction has locked.
-            CREATE FUNCTION inventory_take_seats(p_event text, p_class text, p_count integer, p_reservation text)
+            -- Takes `p_count` free seats of a class, row by row from a random start (wrapping
+            -- around), skipping seats another transaction has locked; marks them held. The caller
+            -- records them in `reservation_seats`.
+            CREATE FUNCTION inventory_take_seats(p_event text, p_class text, p_count integer)
             RETURNS text[] LANGUAGE plpgsql AS $f$
             DECLARE
                 v_last  integer;
@@ -146,72 +147,85 @@ public enum InventoryMigrations {
                 END IF;
                 UPDATE seats SET state = 'held'
                 WHERE event_id = p_event AND ticket_class_id = p_class AND id = ANY (v_taken);
-                INSERT INTO reservation_seats (reservation_id, event_id, ticket_class_id, seat_id)
-                SELECT p_reservation, p_event, p_class, unnest(v_taken);
                 RETURN v_taken;
             END
             $f$;
 
-            -- Gives a reservation's seats back (released or expired) or marks them sold.
-            CREATE FUNCTION inventory_settle_seats(p_reservation text, p_state text) RETURNS void LANGUAGE plpgsql AS $f$
+            -- Gives the seats of reservations back (`free`: released or expired) or marks them sold.
+            CREATE FUNCTION inventory_settle_seats(p_reservations text[], p_state text) RETURNS void LANGUAGE plpgsql AS $f$
             BEGIN
                 UPDATE seats s SET state = p_state
                 FROM reservation_seats rs
-                WHERE rs.reservation_id = p_reservation AND rs.live
+                WHERE rs.reservation_id = ANY (p_reservations) AND rs.live
                   AND s.event_id = rs.event_id AND s.ticket_class_id = rs.ticket_class_id AND s.id = rs.seat_id;
                 IF p_state = 'free' THEN
-                    UPDATE reservation_seats SET live = false WHERE reservation_id = p_reservation AND live;
+                    UPDATE reservation_seats SET live = false WHERE reservation_id = ANY (p_reservations) AND live;
                 END IF;
             END
             $f$;
 
             -- One batch of reserve, release and confirm operations on one set of ticket classes of
-            -- an event, in one transaction, in arrival order (first come, first served). Locks: the
-            -- holders of keyed operations (advisory, sorted), then the class rows (sorted by id);
-            -- every writer takes them in that order, so batches cannot deadlock. The counters are
-            -- written once per class at the end. Returns the outcome of each operation, the classes'
-            -- stock after the batch and how long the locks took.
+            -- an event, in one transaction, in arrival order (first come, first served).
+            -- Locks: the holders of keyed operations (advisory, sorted), then the class rows (sorted
+            -- by id), then the reservations the batch releases or confirms (sorted by id); every
+            -- writer takes them in that order, so batches cannot deadlock. The work is set-based:
+            -- a fixed number of statements per batch reads what the operations need, the decisions
+            -- are made in memory, and the writes go out as one statement per table. Returns the
+            -- outcome of each operation, the classes' stock after the batch and the lock wait.
             CREATE FUNCTION inventory_apply(p_event text, p_classes text[], p_ops jsonb,
                                             p_hold_seconds integer, p_ticket_limit integer)
             RETURNS jsonb LANGUAGE plpgsql AS $f$
             DECLARE
-                v_started  timestamptz := clock_timestamp();
-                v_locked   timestamptz;
-                v_ids      text[] := '{}';
-                v_capacity integer[] := '{}';
-                v_held     integer[] := '{}';
-                v_sold     integer[] := '{}';
-                v_dheld    integer[] := '{}';
-                v_dsold    integer[] := '{}';
-                v_price    bigint[] := '{}';
-                v_seated   boolean[] := '{}';
-                v_row      record;
-                v_op       jsonb;
-                v_item     jsonb;
-                v_results  jsonb := '[]';
-                v_classes  jsonb := '[]';
-                v_result   jsonb;
-                v_items    jsonb;
-                v_idx      integer;
-                v_qty      integer;
-                v_short    boolean;
-                v_holder   bigint;
-                v_key      text;
-                v_id       text;
-                v_prev     record;
-                v_res      record;
-                v_used     bigint;
-                v_wanted   bigint;
-                v_amount   bigint;
-                v_seats    text[];
-                v_anyseat  boolean;
-                v_expires  timestamptz := now() + make_interval(secs => p_hold_seconds);
+                v_started   timestamptz := clock_timestamp();
+                v_locked    timestamptz;
+                v_now       timestamptz;
+                v_ids       text[] := '{}';
+                v_capacity  integer[] := '{}';
+                v_held      integer[] := '{}';
+                v_sold      integer[] := '{}';
+                v_held0     integer[] := '{}';
+                v_sold0     integer[] := '{}';
+                v_price     bigint[] := '{}';
+                v_seated    boolean[] := '{}';
+                v_row       record;
+                v_op        jsonb;
+                v_item      jsonb;
+                v_results   jsonb := '[]';
+                v_classes   jsonb := '[]';
+                v_result    jsonb;
+                v_items     jsonb;
+                v_keys      jsonb;          -- "holder/key" -> {h: request hash, r: stored outcome}
+                v_usage     jsonb;          -- "holder" -> tickets held or confirmed
+                v_targets   jsonb;          -- reservation id -> {holder, status, expires, order, items: [{c, q, p}]}
+                v_target    jsonb;
+                v_new_res   jsonb := '[]';
+                v_new_items jsonb := '[]';
+                v_new_seats jsonb := '[]';
+                v_new_keys  jsonb := '[]';
+                v_new_ord   jsonb := '[]';
+                v_changed   jsonb := '{}';  -- reservation id -> new status
+                v_free      text[] := '{}';
+                v_soldseats text[] := '{}';
+                v_idx       integer;
+                v_qty       integer;
+                v_short     boolean;
+                v_anyseat   boolean;
+                v_holder    bigint;
+                v_key       text;
+                v_id        text;
+                v_wanted    bigint;
+                v_used      bigint;
+                v_amount    bigint;
+                v_seats     text[];
+                v_status    text;
+                v_expires   timestamptz := now() + make_interval(secs => p_hold_seconds);
             BEGIN
                 FOR v_holder IN
                     SELECT DISTINCT (o->>'holder')::bigint FROM jsonb_array_elements(p_ops) o
                     WHERE o->>'key' IS NOT NULL ORDER BY 1
                 LOOP
-                    PERFORM pg_advisory_xact_lock(hashtextextended(p_event || '/' || v_holder::text, 7));
+                    -- The schema is part of the key: advisory locks are per database, inventories per schema.
+                    PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || p_event || '/' || v_holder::text, 7));
                 END LOOP;
                 FOR v_row IN
                     SELECT id, capacity, held, sold, price_cents, seated FROM ticket_classes
@@ -221,30 +235,55 @@ public enum InventoryMigrations {
                     v_capacity := v_capacity || v_row.capacity;
                     v_held := v_held || v_row.held;
                     v_sold := v_sold || v_row.sold;
-                    v_dheld := v_dheld || 0;
-                    v_dsold := v_dsold || 0;
                     v_price := v_price || v_row.price_cents;
                     v_seated := v_seated || v_row.seated;
                 END LOOP;
+                v_held0 := v_held;
+                v_sold0 := v_sold;
+                -- The reservations this batch changes, locked, with their items.
+                SELECT coalesce(jsonb_object_agg(r.id, jsonb_build_object(
+                           'holder', r.holder, 'status', r.status, 'expires', r.expires_at, 'order', r.order_id,
+                           'items', (SELECT jsonb_agg(jsonb_build_object('c', ri.ticket_class_id, 'q', ri.quantity, 'p', ri.price_cents))
+                                     FROM reservation_items ri WHERE ri.reservation_id = r.id))), '{}')
+                INTO v_targets
+                FROM (SELECT id, holder, status, expires_at, order_id FROM reservations
+                      WHERE event_id = p_event AND id IN (SELECT o->>'reservation' FROM jsonb_array_elements(p_ops) o
+                                                          WHERE o->>'reservation' IS NOT NULL)
+                      ORDER BY id FOR UPDATE) r;
                 v_locked := clock_timestamp();
+                v_now := v_locked;
+
+                SELECT coalesce(jsonb_object_agg(ik.holder || '/' || ik.key,
+                                                 jsonb_build_object('h', ik.request_hash, 'r', ik.response)), '{}')
+                INTO v_keys
+                FROM idempotency_keys ik
+                JOIN (SELECT DISTINCT (o->>'holder')::bigint AS h, o->>'key' AS k FROM jsonb_array_elements(p_ops) o
+                      WHERE o->>'key' IS NOT NULL) b ON ik.holder = b.h AND ik.key = b.k
+                WHERE ik.event_id = p_event;
+                v_usage := '{}';
+                IF p_ticket_limit > 0 THEN
+                    SELECT coalesce(jsonb_object_agg(u.holder::text, u.n), '{}') INTO v_usage
+                    FROM (SELECT r.holder, sum(ri.quantity) AS n
+                          FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
+                          WHERE r.event_id = p_event AND r.status IN ('held', 'confirmed')
+                            AND r.holder IN (SELECT DISTINCT (o->>'holder')::bigint FROM jsonb_array_elements(p_ops) o
+                                             WHERE o->>'op' = 'reserve')
+                          GROUP BY r.holder) u;
+                END IF;
 
                 FOR v_op IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
                     v_holder := (v_op->>'holder')::bigint;
                     v_key := v_op->>'key';
                     v_result := NULL;
-                    IF v_key IS NOT NULL THEN
-                        SELECT request_hash, response INTO v_prev FROM idempotency_keys
-                        WHERE event_id = p_event AND holder = v_holder AND key = v_key;
-                        IF FOUND THEN
-                            IF v_prev.request_hash = v_op->>'hash' THEN
-                                v_result := v_prev.response || '{"replayed": true}';
-                            ELSE
-                                v_result := jsonb_build_object('status', 422, 'error', 'idempotency_key_reused',
-                                    'message', 'this Idempotency-Key was used with a different request');
-                            END IF;
-                            v_results := v_results || jsonb_build_array(v_result);
-                            CONTINUE;
+                    IF v_key IS NOT NULL AND v_keys ? (v_holder || '/' || v_key) THEN
+                        IF v_keys #>> ARRAY[v_holder || '/' || v_key, 'h'] = v_op->>'hash' THEN
+                            v_result := (v_keys #> ARRAY[v_holder || '/' || v_key, 'r']) || '{"replayed": true}';
+                        ELSE
+                            v_result := jsonb_build_object('status', 422, 'error', 'idempotency_key_reused',
+                                'message', 'this Idempotency-Key was used with a different request');
                         END IF;
+                        v_results := v_results || jsonb_build_array(v_result);
+                        CONTINUE;
                     END IF;
 
                     IF v_op->>'op' = 'reserve' THEN
@@ -262,34 +301,30 @@ public enum InventoryMigrations {
                             v_wanted := v_wanted + v_qty;
                             IF v_capacity[v_idx] - v_held[v_idx] - v_sold[v_idx] < v_qty THEN v_short := true; END IF;
                         END LOOP;
-                        IF v_result IS NULL AND p_ticket_limit > 0 THEN
-                            SELECT coalesce(sum(ri.quantity), 0) INTO v_used
-                            FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
-                            WHERE r.event_id = p_event AND r.holder = v_holder AND r.status IN ('held', 'confirmed');
-                            IF v_used + v_wanted > p_ticket_limit THEN
-                                v_result := jsonb_build_object('status', 409, 'error', 'ticket_limit_exceeded',
-                                    'message', format('at most %s tickets per admission; %s already reserved', p_ticket_limit, v_used));
-                            END IF;
+                        v_used := coalesce((v_usage->>v_holder::text)::bigint, 0);
+                        IF v_result IS NULL AND p_ticket_limit > 0 AND v_used + v_wanted > p_ticket_limit THEN
+                            v_result := jsonb_build_object('status', 409, 'error', 'ticket_limit_exceeded',
+                                'message', format('at most %s tickets per admission; %s already reserved', p_ticket_limit, v_used));
                         END IF;
                         IF v_result IS NULL AND v_short THEN
                             v_result := jsonb_build_object('status', 409, 'error', 'insufficient_inventory',
                                 'message', 'not enough tickets left in a requested class');
                         END IF;
                         IF v_result IS NULL THEN
-                            INSERT INTO reservations (id, event_id, holder, class_ids, status, expires_at)
-                            VALUES (v_id, p_event, v_holder,
-                                    ARRAY(SELECT DISTINCT i->>'c' FROM jsonb_array_elements(v_op->'items') i ORDER BY 1),
-                                    'held', v_expires);
+                            v_usage := v_usage || jsonb_build_object(v_holder::text, v_used + v_wanted);
+                            v_new_res := v_new_res || jsonb_build_array(jsonb_build_object('id', v_id, 'holder', v_holder,
+                                'class_ids', (SELECT jsonb_agg(DISTINCT i->>'c') FROM jsonb_array_elements(v_op->'items') i)));
                             v_items := '[]';
                             FOR v_item IN SELECT value FROM jsonb_array_elements(v_op->'items') LOOP
                                 v_idx := array_position(v_ids, v_item->>'c');
                                 v_qty := (v_item->>'q')::integer;
                                 v_held[v_idx] := v_held[v_idx] + v_qty;
-                                v_dheld[v_idx] := v_dheld[v_idx] + v_qty;
-                                INSERT INTO reservation_items (reservation_id, event_id, ticket_class_id, quantity, price_cents)
-                                VALUES (v_id, p_event, v_item->>'c', v_qty, v_price[v_idx]);
+                                v_new_items := v_new_items || jsonb_build_array(jsonb_build_object(
+                                    'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'quantity', v_qty, 'price_cents', v_price[v_idx]));
                                 IF v_seated[v_idx] THEN
-                                    v_seats := inventory_take_seats(p_event, v_item->>'c', v_qty, v_id);
+                                    v_seats := inventory_take_seats(p_event, v_item->>'c', v_qty);
+                                    v_new_seats := v_new_seats || (SELECT jsonb_agg(jsonb_build_object(
+                                        'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'seat_id', s)) FROM unnest(v_seats) s);
                                     v_items := v_items || jsonb_build_array(jsonb_build_object(
                                         'ticketClassId', v_item->>'c', 'quantity', v_qty, 'seats', to_jsonb(v_seats)));
                                 ELSE
@@ -304,30 +339,27 @@ public enum InventoryMigrations {
 
                     ELSIF v_op->>'op' IN ('release', 'confirm') THEN
                         v_id := v_op->>'reservation';
-                        SELECT status, holder, expires_at, order_id INTO v_res FROM reservations
-                        WHERE id = v_id AND event_id = p_event FOR UPDATE;
-                        IF NOT FOUND OR v_res.holder <> v_holder THEN
+                        v_target := v_targets->v_id;
+                        IF v_target IS NULL OR (v_target->>'holder')::bigint <> v_holder THEN
                             v_results := v_results || jsonb_build_array(jsonb_build_object('status', 404,
                                 'error', 'reservation_not_found', 'message', 'no such reservation'));
                             CONTINUE;   -- not stored under the key: nothing happened
                         END IF;
-                        IF v_res.status = 'held' AND (v_op->>'op' = 'release' OR v_res.expires_at <= clock_timestamp()) THEN
+                        v_status := v_target->>'status';
+                        IF v_status = 'held' AND (v_op->>'op' = 'release' OR (v_target->>'expires')::timestamptz <= v_now) THEN
                             -- Give the tickets back: a release, or a confirm that came too late.
                             v_anyseat := false;
-                            FOR v_row IN SELECT ticket_class_id, quantity FROM reservation_items WHERE reservation_id = v_id LOOP
-                                v_idx := array_position(v_ids, v_row.ticket_class_id);
+                            FOR v_item IN SELECT value FROM jsonb_array_elements(v_target->'items') LOOP
+                                v_idx := array_position(v_ids, v_item->>'c');
                                 IF v_idx IS NULL THEN
                                     RAISE EXCEPTION 'reservation % has a class outside the locked set', v_id;
                                 END IF;
-                                v_held[v_idx] := v_held[v_idx] - v_row.quantity;
-                                v_dheld[v_idx] := v_dheld[v_idx] - v_row.quantity;
+                                v_held[v_idx] := v_held[v_idx] - (v_item->>'q')::integer;
                                 v_anyseat := v_anyseat OR v_seated[v_idx];
                             END LOOP;
-                            IF v_anyseat THEN PERFORM inventory_settle_seats(v_id, 'free'); END IF;
-                            UPDATE reservations
-                            SET status = CASE WHEN v_op->>'op' = 'release' THEN 'released' ELSE 'expired' END, updated_at = now()
-                            WHERE id = v_id;
-                            v_res.status := CASE WHEN v_op->>'op' = 'release' THEN 'released' ELSE 'expired' END;
+                            IF v_anyseat THEN v_free := v_free || v_id; END IF;
+                            v_status := CASE WHEN v_op->>'op' = 'release' THEN 'released' ELSE 'expired' END;
+                            v_changed := v_changed || jsonb_build_object(v_id, v_status);
                             IF v_op->>'op' = 'release' THEN
                                 v_result := jsonb_build_object('status', 204);
                             END IF;
@@ -335,60 +367,97 @@ public enum InventoryMigrations {
                         IF v_result IS NOT NULL THEN
                             NULL;
                         ELSIF v_op->>'op' = 'release' THEN
-                            IF v_res.status = 'confirmed' THEN
+                            IF v_status = 'confirmed' THEN
                                 v_result := jsonb_build_object('status', 409, 'error', 'reservation_confirmed',
                                     'message', 'a confirmed reservation cannot be released');
                             ELSE
                                 v_result := jsonb_build_object('status', 204);   -- already released or expired
                             END IF;
-                        ELSIF v_res.status = 'expired' THEN
+                        ELSIF v_status = 'expired' THEN
                             v_result := jsonb_build_object('status', 409, 'error', 'reservation_expired',
                                 'message', 'the hold expired before it was confirmed');
-                        ELSIF v_res.status = 'released' THEN
+                        ELSIF v_status = 'released' THEN
                             v_result := jsonb_build_object('status', 409, 'error', 'reservation_released',
                                 'message', 'the hold was released');
-                        ELSIF v_res.status = 'confirmed' THEN
+                        ELSIF v_status = 'confirmed' THEN
                             v_result := jsonb_build_object('status', 202, 'body', jsonb_build_object(
-                                'orderId', v_res.order_id,
-                                'status', (SELECT status FROM orders WHERE id = v_res.order_id)));
+                                'orderId', v_target->>'order',
+                                'status', coalesce((SELECT status FROM orders WHERE id = v_target->>'order'), 'pending')));
                         ELSE
                             v_amount := 0;
                             v_anyseat := false;
-                            FOR v_row IN SELECT ticket_class_id, quantity, price_cents FROM reservation_items WHERE reservation_id = v_id LOOP
-                                v_idx := array_position(v_ids, v_row.ticket_class_id);
+                            FOR v_item IN SELECT value FROM jsonb_array_elements(v_target->'items') LOOP
+                                v_idx := array_position(v_ids, v_item->>'c');
                                 IF v_idx IS NULL THEN
                                     RAISE EXCEPTION 'reservation % has a class outside the locked set', v_id;
                                 END IF;
-                                v_held[v_idx] := v_held[v_idx] - v_row.quantity;
-                                v_dheld[v_idx] := v_dheld[v_idx] - v_row.quantity;
-                                v_sold[v_idx] := v_sold[v_idx] + v_row.quantity;
-                                v_dsold[v_idx] := v_dsold[v_idx] + v_row.quantity;
-                                v_amount := v_amount + v_row.quantity * v_row.price_cents;
+                                v_qty := (v_item->>'q')::integer;
+                                v_held[v_idx] := v_held[v_idx] - v_qty;
+                                v_sold[v_idx] := v_sold[v_idx] + v_qty;
+                                v_amount := v_amount + v_qty * (v_item->>'p')::bigint;
                                 v_anyseat := v_anyseat OR v_seated[v_idx];
                             END LOOP;
-                            IF v_anyseat THEN PERFORM inventory_settle_seats(v_id, 'sold'); END IF;
-                            UPDATE reservations SET status = 'confirmed', order_id = v_op->>'orderId', updated_at = now()
-                            WHERE id = v_id;
-                            INSERT INTO orders (id, reservation_id, event_id, holder, amount_cents, payment_method, simulate)
-                            VALUES (v_op->>'orderId', v_id, p_event, v_holder, v_amount,
-                                    v_op #>> '{payment,method}', v_op #>> '{payment,simulate}');
+                            IF v_anyseat THEN v_soldseats := v_soldseats || v_id; END IF;
+                            v_status := 'confirmed';
+                            v_changed := v_changed || jsonb_build_object(v_id, v_status);
+                            v_target := v_target || jsonb_build_object('order', v_op->>'orderId');
+                            v_new_ord := v_new_ord || jsonb_build_array(jsonb_build_object(
+                                'id', v_op->>'orderId', 'reservation_id', v_id, 'holder', v_holder, 'amount_cents', v_amount,
+                                'payment_method', v_op #>> '{payment,method}', 'simulate', v_op #>> '{payment,simulate}'));
                             v_result := jsonb_build_object('status', 202, 'body', jsonb_build_object(
                                 'orderId', v_op->>'orderId', 'status', 'pending'));
                         END IF;
+                        v_targets := jsonb_set(v_targets, ARRAY[v_id], v_target || jsonb_build_object('status', v_status));
                     ELSE
                         RAISE EXCEPTION 'unknown inventory operation %', v_op->>'op';
                     END IF;
 
                     IF v_key IS NOT NULL AND (v_result->>'status')::integer <> 404 THEN
-                        INSERT INTO idempotency_keys (event_id, holder, key, request_hash, status_code, response)
-                        VALUES (p_event, v_holder, v_key, v_op->>'hash', (v_result->>'status')::integer, v_result);
+                        v_keys := v_keys || jsonb_build_object(v_holder || '/' || v_key,
+                                                               jsonb_build_object('h', v_op->>'hash', 'r', v_result));
+                        v_new_keys := v_new_keys || jsonb_build_array(jsonb_build_object(
+                            'holder', v_holder, 'key', v_key, 'request_hash', v_op->>'hash',
+                            'status_code', (v_result->>'status')::integer, 'response', v_result));
                     END IF;
                     v_results := v_results || jsonb_build_array(v_result);
                 END LOOP;
 
+                -- The writes, one statement per table.
+                IF jsonb_array_length(v_new_res) > 0 THEN
+                    INSERT INTO reservations (id, event_id, holder, class_ids, status, expires_at)
+                    SELECT x.id, p_event, x.holder, ARRAY(SELECT jsonb_array_elements_text(x.class_ids) ORDER BY 1), 'held', v_expires
+                    FROM jsonb_to_recordset(v_new_res) AS x(id text, holder bigint, class_ids jsonb);
+                    INSERT INTO reservation_items (reservation_id, event_id, ticket_class_id, quantity, price_cents)
+                    SELECT x.reservation_id, p_event, x.ticket_class_id, x.quantity, x.price_cents
+                    FROM jsonb_to_recordset(v_new_items) AS x(reservation_id text, ticket_class_id text, quantity integer, price_cents bigint);
+                    IF jsonb_array_length(v_new_seats) > 0 THEN
+                        INSERT INTO reservation_seats (reservation_id, event_id, ticket_class_id, seat_id)
+                        SELECT x.reservation_id, p_event, x.ticket_class_id, x.seat_id
+                        FROM jsonb_to_recordset(v_new_seats) AS x(reservation_id text, ticket_class_id text, seat_id text);
+                    END IF;
+                END IF;
+                IF v_changed <> '{}' THEN
+                    UPDATE reservations r SET status = c.value #>> '{}', updated_at = now(),
+                        order_id = coalesce(r.order_id, v_targets #>> ARRAY[r.id, 'order'])
+                    FROM jsonb_each(v_changed) c WHERE r.id = c.key;
+                END IF;
+                IF cardinality(v_free) > 0 THEN PERFORM inventory_settle_seats(v_free, 'free'); END IF;
+                IF cardinality(v_soldseats) > 0 THEN PERFORM inventory_settle_seats(v_soldseats, 'sold'); END IF;
+                IF jsonb_array_length(v_new_ord) > 0 THEN
+                    INSERT INTO orders (id, reservation_id, event_id, holder, amount_cents, payment_method, simulate)
+                    SELECT x.id, x.reservation_id, p_event, x.holder, x.amount_cents, x.payment_method, x.simulate
+                    FROM jsonb_to_recordset(v_new_ord)
+                         AS x(id text, reservation_id text, holder bigint, amount_cents bigint, payment_method text, simulate text);
+                END IF;
+                IF jsonb_array_length(v_new_keys) > 0 THEN
+                    INSERT INTO idempotency_keys (event_id, holder, key, request_hash, status_code, response)
+                    SELECT p_event, x.holder, x.key, x.request_hash, x.status_code, x.response
+                    FROM jsonb_to_recordset(v_new_keys) AS x(holder bigint, key text, request_hash text, status_code integer, response jsonb);
+                END IF;
                 FOR v_idx IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
-                    IF v_dheld[v_idx] <> 0 OR v_dsold[v_idx] <> 0 THEN
-                        UPDATE ticket_classes SET held = held + v_dheld[v_idx], sold = sold + v_dsold[v_idx]
+                    IF v_held[v_idx] <> v_held0[v_idx] OR v_sold[v_idx] <> v_sold0[v_idx] THEN
+                        UPDATE ticket_classes
+                        SET held = held + (v_held[v_idx] - v_held0[v_idx]), sold = sold + (v_sold[v_idx] - v_sold0[v_idx])
                         WHERE event_id = p_event AND id = v_ids[v_idx];
                     END IF;
                     v_classes := v_classes || jsonb_build_array(jsonb_build_object('id', v_ids[v_idx],
@@ -408,7 +477,6 @@ public enum InventoryMigrations {
                 v_candidates text[];
                 v_classes    text[];
                 v_expired    text[];
-                v_id         text;
             BEGIN
                 SELECT coalesce(array_agg(id), '{}'), coalesce(array_agg(DISTINCT c), '{}')
                 INTO v_candidates, v_classes
@@ -428,9 +496,7 @@ public enum InventoryMigrations {
                 FROM (SELECT ticket_class_id, sum(quantity)::integer AS q FROM reservation_items
                       WHERE reservation_id = ANY (v_expired) GROUP BY ticket_class_id) f
                 WHERE tc.event_id = p_event AND tc.id = f.ticket_class_id;
-                FOREACH v_id IN ARRAY v_expired LOOP
-                    PERFORM inventory_settle_seats(v_id, 'free');
-                END LOOP;
+                PERFORM inventory_settle_seats(v_expired, 'free');
                 RETURN cardinality(v_expired);
             END
             $f$;
