@@ -34,27 +34,7 @@ admin() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" --data "$3" "http:
 admin PUT "/v1/admin/events/$EVENT" '{"name":"reserve bench","ticketClasses":[{"id":"ga","name":"GA","capacity":100000,"priceCents":100}],"admission":{"ratePerSecond":1000,"maxActive":100000,"sessionSeconds":3600}}'
 
 # One admission per client, through the real queue.
-python3 - "$PORT" "$EVENT" "$CLIENTS" >"$WORK/tokens" <<'PY'
-import json, sys, time, urllib.request
-port, event, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-base = "http://127.0.0.1:%s/v1/events/%s/queue" % (port, event)
-def call(method, url, body=None):
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None, method=method)
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-tickets = [call("POST", base, {"userId": "bench-%d" % i})["ticket"] for i in range(n)]
-tokens, deadline = {}, time.time() + 60
-while len(tokens) < n and time.time() < deadline:
-    for t in tickets:
-        if t not in tokens:
-            place = call("GET", base + "/" + t)
-            if place.get("admission"):
-                tokens[t] = place["admission"]["token"]
-    time.sleep(0.05)
-if len(tokens) < n:
-    sys.exit("only %d of %d admitted" % (len(tokens), n))
-print("\n".join(tokens[t] for t in tickets))
-PY
+LoadTests/admissions.py "http://127.0.0.1:$PORT" "$EVENT" "$CLIENTS" bench >"$WORK/tokens"
 
 echo "waitroom: $CLIENTS clients, reserve 1 + release, ${DURATION}s (server: 2 workers, release build)"
 "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
