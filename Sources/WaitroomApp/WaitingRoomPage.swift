@@ -6,11 +6,17 @@ import Inventory
 /// It joins the queue (one place per browser: a random user id kept in `localStorage`), follows
 /// the position over `EventSource` (resuming with `Last-Event-ID` on reconnects, which the
 /// browser does by itself), falls back to polling when streams fail, and shows position, ETA,
-/// paused and sold out. On admission it switches to the checkout view with the admission token.
+/// paused and sold out. On admission it switches to the checkout view: choose tickets, reserve
+/// (a hold with a countdown, seats for assigned seating), pay or release; with the admission
+/// token as the bearer and an Idempotency-Key per attempt, kept across reloads.
 enum WaitingRoomPage {
-    static func render(event: EventDefinition) -> String {
+    static func render(event: EventDefinition, ticketsPerAdmission: Int = 8) -> String {
+        let limit = ticketsPerAdmission > 0 ? ticketsPerAdmission : 20
         let classes = event.ticketClasses.map { c in
-            "<li data-class=\"\(escape(c.id))\">\(escape(c.name)): \(price(c.priceCents))</li>"
+            """
+            <li data-class="\(escape(c.id))"><label>\(escape(c.name)) · \(price(c.priceCents))\(c.seating == nil ? "" : " · assigned seats")
+                    <input type="number" class="qty" id="qty-\(escape(c.id))" data-class="\(escape(c.id))" min="0" max="\(limit)" value="0"></label></li>
+            """
         }.joined(separator: "\n          ")
         let opens = event.opensAt.map { RFC3339.string($0) } ?? ""
         return """
@@ -36,6 +42,15 @@ enum WaitingRoomPage {
           .ok { background: #e6f6ec; border: 1px solid #8fcea6; }
           [hidden] { display: none !important; }
           ul { padding-left: 1.2rem; }
+          .classes { list-style: none; padding: 0; }
+          .classes li { display: flex; justify-content: space-between; margin: .5rem 0; }
+          .classes label { display: flex; justify-content: space-between; width: 100%; gap: 1rem; }
+          .qty { width: 4rem; font-size: 1rem; }
+          button { font-size: 1rem; padding: .55rem 1.1rem; border-radius: 9px; border: 1px solid #2f6f4e;
+                   background: #2f7d55; color: #fff; cursor: pointer; margin-right: .5rem; }
+          button.secondary { background: #fff; color: #2f6f4e; }
+          button:disabled { opacity: .5; cursor: default; }
+          .error { color: #a32626; font-weight: 600; }
         </style>
         </head>
         <body>
@@ -55,10 +70,25 @@ enum WaitingRoomPage {
           <section id="checkout" class="card ok" hidden>
             <h2>It's your turn</h2>
             <p>You have been admitted. Your session is valid until <strong id="admission-expiry">–</strong>.</p>
-            <p class="muted">Tickets on sale:</p>
-            <ul>
+            <form id="choose" data-limit="\(limit)">
+              <p class="muted">Choose your tickets (at most \(limit)):</p>
+              <ul class="classes">
           \(classes)
-            </ul>
+              </ul>
+              <button type="submit" id="reserve">Reserve</button>
+            </form>
+            <div id="hold" hidden>
+              <p><strong>Your tickets are held</strong> for <strong id="hold-left">–</strong>.</p>
+              <ul id="hold-items"></ul>
+              <label class="muted">Payment (simulated): <select id="simulate">
+                <option value="approve">approve</option><option value="decline">decline</option><option value="timeout">timeout</option>
+              </select></label>
+              <p><button type="button" id="pay">Pay</button><button type="button" id="release" class="secondary">Release</button></p>
+            </div>
+            <div id="order" hidden>
+              <p><strong>Order placed.</strong> Order <code id="order-id">–</code> is <span id="order-status">–</span>.</p>
+            </div>
+            <p id="checkout-error" class="error" role="alert" hidden></p>
           </section>
         </main>
         <script>
@@ -126,6 +156,143 @@ enum WaitingRoomPage {
             $("checkout").hidden = false;
             $("admission-expiry").textContent = admission.expiresAt
               ? new Date(admission.expiresAt).toLocaleTimeString() : "–";
+            checkout(admission);
+          }
+
+          // Checkout: reserve, then pay or release. Every call carries the admission token; the
+          // reserve and pay attempts carry an Idempotency-Key kept until they succeed, so a retry
+          // after a network error can never make a second hold or a second order.
+          var keyReservation = "waitroom:" + eventId + ":reservation";
+          var keyAttempt = "waitroom:" + eventId + ":attempt";
+          var holdTimer = null;
+
+          function newKey() {
+            var bytes = new Uint8Array(16);
+            (window.crypto || window.msCrypto).getRandomValues(bytes);
+            return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+          }
+
+          function showError(text) {
+            var e = $("checkout-error");
+            e.hidden = !text; e.textContent = text || "";
+          }
+
+          function call(admission, method, path, body, key) {
+            var headers = { "Authorization": "Bearer " + admission.token };
+            if (body) headers["Content-Type"] = "application/json";
+            if (key) headers["Idempotency-Key"] = key;
+            return fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+              .then(function (r) {
+                if (r.status === 204) return { status: 204 };
+                return r.json().then(function (j) { return { status: r.status, body: j }; });
+              });
+          }
+
+          function attemptKey(kind, request) {
+            var saved = store.getItem(keyAttempt);
+            if (saved) {
+              var a = JSON.parse(saved);
+              if (a.kind === kind && a.request === request) return a.key;
+            }
+            var key = newKey();
+            store.setItem(keyAttempt, JSON.stringify({ kind: kind, request: request, key: key }));
+            return key;
+          }
+
+          function showHold(admission, reservation) {
+            store.setItem(keyReservation, JSON.stringify(reservation));
+            $("choose").hidden = true;
+            $("order").hidden = true;
+            $("hold").hidden = false;
+            var list = $("hold-items");
+            list.textContent = "";
+            (reservation.items || []).forEach(function (item) {
+              var li = document.createElement("li");
+              li.textContent = item.quantity + " × " + item.ticketClassId +
+                (item.seats ? " (seats " + item.seats.join(", ") + ")" : "");
+              list.appendChild(li);
+            });
+            if (holdTimer) clearInterval(holdTimer);
+            var tick = function () {
+              var left = Math.max(0, Math.round((new Date(reservation.expiresAt) - new Date()) / 1000));
+              $("hold-left").textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
+              if (left === 0) { clearInterval(holdTimer); holdEnded("Your hold expired; the tickets went back on sale."); }
+            };
+            tick();
+            holdTimer = setInterval(tick, 1000);
+          }
+
+          function holdEnded(message) {
+            if (holdTimer) clearInterval(holdTimer);
+            store.removeItem(keyReservation);
+            $("hold").hidden = true;
+            $("choose").hidden = false;
+            showError(message);
+          }
+
+          function showOrder(order) {
+            if (holdTimer) clearInterval(holdTimer);
+            $("choose").hidden = true;
+            $("hold").hidden = true;
+            $("order").hidden = false;
+            $("order-id").textContent = order.orderId;
+            $("order-status").textContent = order.status;
+          }
+
+          function checkout(admission) {
+            var saved = store.getItem(keyReservation);
+            if (saved) {
+              var r = JSON.parse(saved);
+              call(admission, "GET", "/v1/reservations/" + encodeURIComponent(r.reservationId)).then(function (res) {
+                if (res.status !== 200) return holdEnded(null);
+                if (res.body.status === "held") return showHold(admission, res.body);
+                if (res.body.status === "confirmed") return showOrder({ orderId: res.body.orderId, status: "pending" });
+                holdEnded("Your hold " + res.body.status + "; the tickets went back on sale.");
+              }).catch(function () { showError("Could not reach the server. Retrying…"); setTimeout(function () { checkout(admission); }, 3000); });
+            }
+            $("choose").onsubmit = function (e) {
+              e.preventDefault();
+              var items = [];
+              Array.prototype.forEach.call(document.querySelectorAll(".qty"), function (input) {
+                var n = parseInt(input.value, 10);
+                if (n > 0) items.push({ ticketClassId: input.dataset.class, quantity: n });
+              });
+              if (!items.length) return showError("Choose at least one ticket.");
+              var body = { items: items };
+              $("reserve").disabled = true;
+              showError(null);
+              call(admission, "POST", "/v1/events/" + encodeURIComponent(eventId) + "/reservations", body,
+                   attemptKey("reserve", JSON.stringify(body)))
+                .then(function (res) {
+                  if (res.status === 201) { store.removeItem(keyAttempt); return showHold(admission, res.body); }
+                  if (res.body && res.body.error && res.body.error.code !== "idempotency_key_reused") store.removeItem(keyAttempt);
+                  showError(res.body && res.body.error ? res.body.error.message : "Could not reserve (" + res.status + ").");
+                })
+                .catch(function () { showError("Could not reach the server; your choice is kept, try again."); })
+                .then(function () { $("reserve").disabled = false; });
+            };
+            $("pay").onclick = function () {
+              var r = JSON.parse(store.getItem(keyReservation));
+              var body = { payment: { method: "card", simulate: $("simulate").value } };
+              $("pay").disabled = true;
+              showError(null);
+              call(admission, "POST", "/v1/reservations/" + encodeURIComponent(r.reservationId) + "/confirm", body,
+                   attemptKey("confirm", r.reservationId + JSON.stringify(body)))
+                .then(function (res) {
+                  if (res.status === 202) { store.removeItem(keyAttempt); return showOrder(res.body); }
+                  if (res.status === 409) { store.removeItem(keyAttempt); return holdEnded(res.body.error.message); }
+                  showError(res.body && res.body.error ? res.body.error.message : "Could not pay (" + res.status + ").");
+                })
+                .catch(function () { showError("Could not reach the server; try again."); })
+                .then(function () { $("pay").disabled = false; });
+            };
+            $("release").onclick = function () {
+              var r = JSON.parse(store.getItem(keyReservation));
+              call(admission, "DELETE", "/v1/reservations/" + encodeURIComponent(r.reservationId)).then(function (res) {
+                if (res.status === 204) return holdEnded(null);
+                showError(res.body && res.body.error ? res.body.error.message : "Could not release (" + res.status + ").");
+              }).catch(function () { showError("Could not reach the server; try again."); });
+            };
           }
 
           function soldOut() {

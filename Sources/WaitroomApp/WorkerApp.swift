@@ -136,7 +136,7 @@ public enum WorkerApp {
             guard let event = try await catalog.event(id: id) else {
                 return .html(WaitingRoomPage.notFound(eventID: id), status: .notFound)
             }
-            return .html(WaitingRoomPage.render(event: event),
+            return .html(WaitingRoomPage.render(event: event, ticketsPerAdmission: configuration.reservations.ticketsPerAdmission),
                          headers: ["Cache-Control": "no-store"])
         }
         return router

@@ -105,7 +105,7 @@ def server():
         "WAITROOM_PORT": str(port), "WAITROOM_PROCESSES": "2", "WAITROOM_ADMIN_TOKEN": ADMIN_TOKEN,
         "WAITROOM_LOG_LEVEL": "warning",
         "WAITROOM_SIGNING_KEY": base64.urlsafe_b64encode(SIGNING_SECRET).decode().rstrip("="),
-        "WAITROOM_HOLD_SECONDS": "2", "WAITROOM_SWEEP_MS": "300", "WAITROOM_TICKETS_PER_ADMISSION": "6",
+        "WAITROOM_HOLD_SECONDS": "6", "WAITROOM_SWEEP_MS": "300", "WAITROOM_TICKETS_PER_ADMISSION": "6",
     })
     log = open(os.path.join(ROOT, ".local", "browser-server.log"), "w")
     process = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

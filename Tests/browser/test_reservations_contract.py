@@ -126,11 +126,11 @@ def test_bad_items_and_payments_are_clear_4xx(server):
 
 
 def test_holds_expire_and_a_late_confirm_is_409(server):
-    event = server.create_event(rate=50, classes=CLASSES)   # the server holds for 2 s (conftest)
+    event = server.create_event(rate=50, classes=CLASSES)   # the server holds for 6 s (conftest)
     token = server.admitted(event, "slow")
     status, held = reserve(server, event, token, [{"ticketClassId": "stalls", "quantity": 3}])
     assert status == 201
-    time.sleep(2.3)
+    time.sleep(6.3)
     status, body = server.call("POST", "/v1/reservations/%s/confirm" % held["reservationId"],
                                {"payment": {"method": "card"}}, headers=bearer(token, "late"))
     assert status == 409 and body["error"]["code"] == "reservation_expired"

@@ -108,3 +108,78 @@ def test_polling_fallback_without_eventsource(server, browser):
 def test_unknown_event_page_is_404_with_a_message(server, browser):
     browser.get(server.base + "/e/no-such-event")
     assert "Event not found" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_checkout_reserves_seats_and_pays(server, browser):
+    event = server.create_event(rate=20, classes=[
+        {"id": "ga", "name": "General admission", "capacity": 10, "priceCents": 2500},
+        {"id": "stalls", "name": "Stalls", "capacity": 4, "priceCents": 9000,
+         "seating": [{"row": "A", "seats": 2}, {"row": "B", "seats": 2}]},
+    ])
+    browser.get(server.base + "/e/" + event)
+    wait_for(browser, lambda: visible(browser, "checkout"), timeout=10, message="admitted")
+    # Nothing chosen: told so, nothing reserved.
+    browser.find_element(By.ID, "reserve").click()
+    wait_for(browser, lambda: "at least one" in text(browser, "checkout-error"), timeout=5)
+    for class_id, n in (("ga", "2"), ("stalls", "2")):
+        field = browser.find_element(By.ID, "qty-" + class_id)
+        field.clear()
+        field.send_keys(n)
+    browser.find_element(By.ID, "reserve").click()
+    wait_for(browser, lambda: visible(browser, "hold"), timeout=10, message="hold shown")
+    items = text(browser, "hold-items")
+    assert "2 × ga" in items and "2 × stalls (seats " in items
+    left = text(browser, "hold-left")
+    assert ":" in left and left != "0:00"
+    _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)
+    assert {c["id"]: c["held"] for c in stats["ticketClasses"]} == {"ga": 2, "stalls": 2}
+    # A reload keeps the hold.
+    browser.refresh()
+    wait_for(browser, lambda: visible(browser, "hold"), timeout=10, message="hold kept across a reload")
+    browser.find_element(By.ID, "pay").click()
+    wait_for(browser, lambda: visible(browser, "order"), timeout=10, message="order shown")
+    assert text(browser, "order-id").startswith("o_")
+    assert text(browser, "order-status") == "pending"
+    _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)
+    assert {c["id"]: c["sold"] for c in stats["ticketClasses"]} == {"ga": 2, "stalls": 2}
+
+
+def test_release_gives_the_tickets_back(server, browser):
+    event = server.create_event(rate=20, capacity=5)
+    browser.get(server.base + "/e/" + event)
+    wait_for(browser, lambda: visible(browser, "checkout"), timeout=10, message="admitted")
+    field = browser.find_element(By.ID, "qty-ga")
+    field.clear()
+    field.send_keys("3")
+    browser.find_element(By.ID, "reserve").click()
+    wait_for(browser, lambda: visible(browser, "hold"), timeout=10)
+    browser.find_element(By.ID, "release").click()
+    wait_for(browser, lambda: visible(browser, "choose") and not visible(browser, "hold"), timeout=10)
+    _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)
+    assert stats["ticketClasses"][0]["held"] == 0
+    # More than is left: a clear message, nothing held.
+    field = browser.find_element(By.ID, "qty-ga")
+    field.clear()
+    field.send_keys("6")
+    browser.find_element(By.ID, "reserve").click()
+    wait_for(browser, lambda: text(browser, "checkout-error") != "", timeout=5)
+    assert "at most 6" in text(browser, "checkout-error") or "not enough" in text(browser, "checkout-error")
+
+
+def test_selling_the_last_tickets_tells_the_waiting_room(server, browser):
+    event = server.create_event(rate=20, max_active=1, capacity=2)
+    buyer = server.admitted(event, "buyer")
+    # Someone else waits behind the buyer (maxActive 1 keeps them waiting).
+    browser.get(server.base + "/e/" + event)
+    wait_for(browser, lambda: text(browser, "position") == "1", timeout=10)
+    headers = {"Authorization": "Bearer " + buyer, "Idempotency-Key": "last"}
+    status, held = server.call("POST", "/v1/events/%s/reservations" % event,
+                               {"items": [{"ticketClassId": "ga", "quantity": 2}]}, headers=headers)
+    assert status == 201
+    status, _ = server.call("POST", "/v1/reservations/%s/confirm" % held["reservationId"],
+                            {"payment": {"method": "card"}}, headers=dict(headers, **{"Idempotency-Key": "pay"}))
+    assert status == 202
+    wait_for(browser, lambda: visible(browser, "banner") and "Sold out" in text(browser, "banner"),
+             timeout=10, message="sold out reaches the waiting browser")
+    status, body = server.call("POST", "/v1/events/%s/queue" % event, {"userId": "late"})
+    assert status == 410 and body["error"]["code"] == "sold_out"
