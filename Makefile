@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins load-build clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
@@ -33,7 +33,7 @@ release:
 	$(SWIFT) build -c release --product waitroomd
 
 ## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
-bench: bench-healthz bench-joins bench-sse
+bench: bench-healthz bench-joins bench-sse bench-reserve
 
 bench-healthz: services release
 	LoadTests/bench-healthz.sh
@@ -47,6 +47,10 @@ bench-sse: services release load-build
 
 bench-joins: services release load-build
 	LoadTests/bench-joins.sh
+
+## Reservations on one hot class against pgbench's five-statement transaction (same PostgreSQL)
+bench-reserve: services release load-build
+	LoadTests/bench-reserve.sh
 
 clean:
 	rm -rf .build
