@@ -62,7 +62,9 @@ public enum InventoryMigrations {
                 updated_at timestamptz NOT NULL DEFAULT now()
             );
             CREATE INDEX reservations_expiring ON reservations (expires_at) WHERE status = 'held';
-            CREATE INDEX reservations_holder ON reservations (event_id, holder);
+            -- Live reservations per admission (the ticket limit reads them once per batch); released
+            -- and expired ones stay out of it, however many an admission has made.
+            CREATE INDEX reservations_live_holder ON reservations (event_id, holder) WHERE status IN ('held', 'confirmed');
 
             CREATE TABLE reservation_items (
                 reservation_id  text NOT NULL REFERENCES reservations (id) ON DELETE CASCADE,
@@ -190,19 +192,25 @@ public enum InventoryMigrations {
                 v_row       record;
                 v_op        jsonb;
                 v_item      jsonb;
-                v_results   jsonb := '[]';
+                -- Arrays of jsonb, not jsonb arrays: PL/pgSQL appends to them in place.
+                v_results   jsonb[] := '{}';
                 v_classes   jsonb := '[]';
                 v_result    jsonb;
                 v_items     jsonb;
-                v_keys      jsonb;          -- "holder/key" -> {h: request hash, r: stored outcome}
+                v_keys      jsonb;          -- "holder/key" -> {h: request hash, r: stored outcome | i: index in this batch}
                 v_usage     jsonb;          -- "holder" -> tickets held or confirmed
                 v_targets   jsonb;          -- reservation id -> {holder, status, expires, order, items: [{c, q, p}]}
                 v_target    jsonb;
-                v_new_res   jsonb := '[]';
-                v_new_items jsonb := '[]';
-                v_new_seats jsonb := '[]';
-                v_new_keys  jsonb := '[]';
-                v_new_ord   jsonb := '[]';
+                v_new_res   jsonb[] := '{}';
+                v_new_items jsonb[] := '{}';
+                v_new_seats jsonb[] := '{}';
+                v_new_keys  jsonb[] := '{}';
+                v_new_ord   jsonb[] := '{}';
+                v_i         integer;
+                v_j         integer;
+                v_cids      text[];
+                v_seat      text;
+                v_entry     jsonb;
                 v_changed   jsonb := '{}';  -- reservation id -> new status
                 v_free      text[] := '{}';
                 v_soldseats text[] := '{}';
@@ -271,18 +279,20 @@ public enum InventoryMigrations {
                           GROUP BY r.holder) u;
                 END IF;
 
-                FOR v_op IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
+                FOR v_i IN 0 .. jsonb_array_length(p_ops) - 1 LOOP
+                    v_op := p_ops -> v_i;
                     v_holder := (v_op->>'holder')::bigint;
                     v_key := v_op->>'key';
                     v_result := NULL;
-                    IF v_key IS NOT NULL AND v_keys ? (v_holder || '/' || v_key) THEN
-                        IF v_keys #>> ARRAY[v_holder || '/' || v_key, 'h'] = v_op->>'hash' THEN
-                            v_result := (v_keys #> ARRAY[v_holder || '/' || v_key, 'r']) || '{"replayed": true}';
+                    v_entry := CASE WHEN v_key IS NULL THEN NULL ELSE v_keys -> (v_holder || '/' || v_key) END;
+                    IF v_entry IS NOT NULL THEN
+                        IF v_entry->>'h' = v_op->>'hash' THEN
+                            v_result := coalesce(v_entry->'r', v_results[(v_entry->>'i')::integer]) || '{"replayed": true}';
                         ELSE
                             v_result := jsonb_build_object('status', 422, 'error', 'idempotency_key_reused',
                                 'message', 'this Idempotency-Key was used with a different request');
                         END IF;
-                        v_results := v_results || jsonb_build_array(v_result);
+                        v_results := array_append(v_results, v_result);
                         CONTINUE;
                     END IF;
 
@@ -290,7 +300,8 @@ public enum InventoryMigrations {
                         v_id := v_op->>'id';
                         v_wanted := 0;
                         v_short := false;
-                        FOR v_item IN SELECT value FROM jsonb_array_elements(v_op->'items') LOOP
+                        FOR v_j IN 0 .. jsonb_array_length(v_op->'items') - 1 LOOP
+                            v_item := v_op->'items'->v_j;
                             v_idx := array_position(v_ids, v_item->>'c');
                             IF v_idx IS NULL THEN
                                 v_result := jsonb_build_object('status', 422, 'error', 'invalid_items',
@@ -312,19 +323,22 @@ public enum InventoryMigrations {
                         END IF;
                         IF v_result IS NULL THEN
                             v_usage := v_usage || jsonb_build_object(v_holder::text, v_used + v_wanted);
-                            v_new_res := v_new_res || jsonb_build_array(jsonb_build_object('id', v_id, 'holder', v_holder,
-                                'class_ids', (SELECT jsonb_agg(DISTINCT i->>'c') FROM jsonb_array_elements(v_op->'items') i)));
                             v_items := '[]';
-                            FOR v_item IN SELECT value FROM jsonb_array_elements(v_op->'items') LOOP
+                            v_cids := '{}';
+                            FOR v_j IN 0 .. jsonb_array_length(v_op->'items') - 1 LOOP
+                                v_item := v_op->'items'->v_j;
+                                v_cids := v_cids || (v_item->>'c');
                                 v_idx := array_position(v_ids, v_item->>'c');
                                 v_qty := (v_item->>'q')::integer;
                                 v_held[v_idx] := v_held[v_idx] + v_qty;
-                                v_new_items := v_new_items || jsonb_build_array(jsonb_build_object(
+                                v_new_items := array_append(v_new_items, jsonb_build_object(
                                     'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'quantity', v_qty, 'price_cents', v_price[v_idx]));
                                 IF v_seated[v_idx] THEN
                                     v_seats := inventory_take_seats(p_event, v_item->>'c', v_qty);
-                                    v_new_seats := v_new_seats || (SELECT jsonb_agg(jsonb_build_object(
-                                        'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'seat_id', s)) FROM unnest(v_seats) s);
+                                    FOREACH v_seat IN ARRAY v_seats LOOP
+                                        v_new_seats := array_append(v_new_seats, jsonb_build_object(
+                                            'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'seat_id', v_seat));
+                                    END LOOP;
                                     v_items := v_items || jsonb_build_array(jsonb_build_object(
                                         'ticketClassId', v_item->>'c', 'quantity', v_qty, 'seats', to_jsonb(v_seats)));
                                 ELSE
@@ -332,6 +346,7 @@ public enum InventoryMigrations {
                                         'ticketClassId', v_item->>'c', 'quantity', v_qty));
                                 END IF;
                             END LOOP;
+                            v_new_res := array_append(v_new_res, jsonb_build_object('id', v_id, 'holder', v_holder, 'class_ids', v_cids));
                             v_result := jsonb_build_object('status', 201, 'body', jsonb_build_object(
                                 'reservationId', v_id, 'status', 'held', 'expiresAt', inventory_time(v_expires),
                                 'items', v_items));
@@ -341,7 +356,7 @@ public enum InventoryMigrations {
                         v_id := v_op->>'reservation';
                         v_target := v_targets->v_id;
                         IF v_target IS NULL OR (v_target->>'holder')::bigint <> v_holder THEN
-                            v_results := v_results || jsonb_build_array(jsonb_build_object('status', 404,
+                            v_results := array_append(v_results, jsonb_build_object('status', 404,
                                 'error', 'reservation_not_found', 'message', 'no such reservation'));
                             CONTINUE;   -- not stored under the key: nothing happened
                         END IF;
@@ -349,7 +364,8 @@ public enum InventoryMigrations {
                         IF v_status = 'held' AND (v_op->>'op' = 'release' OR (v_target->>'expires')::timestamptz <= v_now) THEN
                             -- Give the tickets back: a release, or a confirm that came too late.
                             v_anyseat := false;
-                            FOR v_item IN SELECT value FROM jsonb_array_elements(v_target->'items') LOOP
+                            FOR v_j IN 0 .. jsonb_array_length(v_target->'items') - 1 LOOP
+                                v_item := v_target->'items'->v_j;
                                 v_idx := array_position(v_ids, v_item->>'c');
                                 IF v_idx IS NULL THEN
                                     RAISE EXCEPTION 'reservation % has a class outside the locked set', v_id;
@@ -386,7 +402,8 @@ public enum InventoryMigrations {
                         ELSE
                             v_amount := 0;
                             v_anyseat := false;
-                            FOR v_item IN SELECT value FROM jsonb_array_elements(v_target->'items') LOOP
+                            FOR v_j IN 0 .. jsonb_array_length(v_target->'items') - 1 LOOP
+                                v_item := v_target->'items'->v_j;
                                 v_idx := array_position(v_ids, v_item->>'c');
                                 IF v_idx IS NULL THEN
                                     RAISE EXCEPTION 'reservation % has a class outside the locked set', v_id;
@@ -401,7 +418,7 @@ public enum InventoryMigrations {
                             v_status := 'confirmed';
                             v_changed := v_changed || jsonb_build_object(v_id, v_status);
                             v_target := v_target || jsonb_build_object('order', v_op->>'orderId');
-                            v_new_ord := v_new_ord || jsonb_build_array(jsonb_build_object(
+                            v_new_ord := array_append(v_new_ord, jsonb_build_object(
                                 'id', v_op->>'orderId', 'reservation_id', v_id, 'holder', v_holder, 'amount_cents', v_amount,
                                 'payment_method', v_op #>> '{payment,method}', 'simulate', v_op #>> '{payment,simulate}'));
                             v_result := jsonb_build_object('status', 202, 'body', jsonb_build_object(
@@ -414,26 +431,26 @@ public enum InventoryMigrations {
 
                     IF v_key IS NOT NULL AND (v_result->>'status')::integer <> 404 THEN
                         v_keys := v_keys || jsonb_build_object(v_holder || '/' || v_key,
-                                                               jsonb_build_object('h', v_op->>'hash', 'r', v_result));
-                        v_new_keys := v_new_keys || jsonb_build_array(jsonb_build_object(
+                                                               jsonb_build_object('h', v_op->>'hash', 'i', cardinality(v_results) + 1));
+                        v_new_keys := array_append(v_new_keys, jsonb_build_object(
                             'holder', v_holder, 'key', v_key, 'request_hash', v_op->>'hash',
                             'status_code', (v_result->>'status')::integer, 'response', v_result));
                     END IF;
-                    v_results := v_results || jsonb_build_array(v_result);
+                    v_results := array_append(v_results, v_result);
                 END LOOP;
 
                 -- The writes, one statement per table.
-                IF jsonb_array_length(v_new_res) > 0 THEN
+                IF cardinality(v_new_res) > 0 THEN
                     INSERT INTO reservations (id, event_id, holder, class_ids, status, expires_at)
                     SELECT x.id, p_event, x.holder, ARRAY(SELECT jsonb_array_elements_text(x.class_ids) ORDER BY 1), 'held', v_expires
-                    FROM jsonb_to_recordset(v_new_res) AS x(id text, holder bigint, class_ids jsonb);
+                    FROM jsonb_to_recordset(to_jsonb(v_new_res)) AS x(id text, holder bigint, class_ids jsonb);
                     INSERT INTO reservation_items (reservation_id, event_id, ticket_class_id, quantity, price_cents)
                     SELECT x.reservation_id, p_event, x.ticket_class_id, x.quantity, x.price_cents
-                    FROM jsonb_to_recordset(v_new_items) AS x(reservation_id text, ticket_class_id text, quantity integer, price_cents bigint);
-                    IF jsonb_array_length(v_new_seats) > 0 THEN
+                    FROM jsonb_to_recordset(to_jsonb(v_new_items)) AS x(reservation_id text, ticket_class_id text, quantity integer, price_cents bigint);
+                    IF cardinality(v_new_seats) > 0 THEN
                         INSERT INTO reservation_seats (reservation_id, event_id, ticket_class_id, seat_id)
                         SELECT x.reservation_id, p_event, x.ticket_class_id, x.seat_id
-                        FROM jsonb_to_recordset(v_new_seats) AS x(reservation_id text, ticket_class_id text, seat_id text);
+                        FROM jsonb_to_recordset(to_jsonb(v_new_seats)) AS x(reservation_id text, ticket_class_id text, seat_id text);
                     END IF;
                 END IF;
                 IF v_changed <> '{}' THEN
@@ -443,16 +460,16 @@ public enum InventoryMigrations {
                 END IF;
                 IF cardinality(v_free) > 0 THEN PERFORM inventory_settle_seats(v_free, 'free'); END IF;
                 IF cardinality(v_soldseats) > 0 THEN PERFORM inventory_settle_seats(v_soldseats, 'sold'); END IF;
-                IF jsonb_array_length(v_new_ord) > 0 THEN
+                IF cardinality(v_new_ord) > 0 THEN
                     INSERT INTO orders (id, reservation_id, event_id, holder, amount_cents, payment_method, simulate)
                     SELECT x.id, x.reservation_id, p_event, x.holder, x.amount_cents, x.payment_method, x.simulate
-                    FROM jsonb_to_recordset(v_new_ord)
+                    FROM jsonb_to_recordset(to_jsonb(v_new_ord))
                          AS x(id text, reservation_id text, holder bigint, amount_cents bigint, payment_method text, simulate text);
                 END IF;
-                IF jsonb_array_length(v_new_keys) > 0 THEN
+                IF cardinality(v_new_keys) > 0 THEN
                     INSERT INTO idempotency_keys (event_id, holder, key, request_hash, status_code, response)
                     SELECT p_event, x.holder, x.key, x.request_hash, x.status_code, x.response
-                    FROM jsonb_to_recordset(v_new_keys) AS x(holder bigint, key text, request_hash text, status_code integer, response jsonb);
+                    FROM jsonb_to_recordset(to_jsonb(v_new_keys)) AS x(holder bigint, key text, request_hash text, status_code integer, response jsonb);
                 END IF;
                 FOR v_idx IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
                     IF v_held[v_idx] <> v_held0[v_idx] OR v_sold[v_idx] <> v_sold0[v_idx] THEN
@@ -465,7 +482,7 @@ public enum InventoryMigrations {
                 END LOOP;
                 RETURN jsonb_build_object(
                     'lockWaitMicros', floor(extract(epoch FROM v_locked - v_started) * 1000000)::bigint,
-                    'results', v_results, 'classes', v_classes);
+                    'results', to_jsonb(v_results), 'classes', v_classes);
             END
             $f$;
 
