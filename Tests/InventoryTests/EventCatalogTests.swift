@@ -78,3 +78,52 @@ import Testing
         }
     }
 }
+
+@Suite("Assigned seating in the catalog") struct SeatingCatalogTests {
+    @Test func seatsFollowTheLayoutAndAReservedSeatCannotBeRemoved() async throws {
+        try await TestDatabase.withSchema { client, _ in
+            _ = try await Migrator(client: client, migrations: InventoryMigrations.all, logger: TestDatabase.logger).migrate()
+            let catalog = EventCatalog(database: client)
+            var event = EventDefinition(id: "hall", name: "Hall", ticketClasses: [
+                .init(id: "stalls", name: "Stalls", capacity: 4, priceCents: 100, seating: [.init(row: "A", seats: 2), .init(row: "B", seats: 2)]),
+            ], admission: .init(ratePerSecond: 1, maxActive: 10, sessionSeconds: 60))
+            #expect(try await catalog.upsert(event) == .created)
+            #expect(try await catalog.event(id: "hall") == event)
+            let seats = { try await client.query("SELECT id FROM seats ORDER BY seat_order").map { try $0.decode(String.self, at: 0) } }
+            #expect(try await seats() == ["A-1", "A-2", "B-1", "B-2"])
+
+            // Grow: a row more, and a seat more in row A.
+            event.ticketClasses[0].seating = [.init(row: "A", seats: 3), .init(row: "B", seats: 2), .init(row: "C", seats: 1)]
+            event.ticketClasses[0].capacity = 6
+            #expect(try await catalog.upsert(event) == .updated)
+            #expect(try await seats() == ["A-1", "A-2", "A-3", "B-1", "B-2", "C-1"])
+
+            // A capacity that does not match the seats is refused before the database.
+            event.ticketClasses[0].capacity = 7
+            await #expect(throws: InventoryError.self) { _ = try await catalog.upsert(event) }
+            event.ticketClasses[0].capacity = 6
+
+            // Hold C-1, then try to remove row C: 409-style refusal, nothing changed.
+            let service = ReservationService(database: client, logger: TestDatabase.logger)
+            var held: [String] = []
+            for holder in 0..<6 where !held.contains("C-1") {
+                let r = try await service.reserve(eventID: "hall", holder: Int64(holder),
+                                                  items: [.init(ticketClassId: "stalls", quantity: 1)], idempotencyKey: "k")
+                held += r.body?.items?.first?.seats ?? []
+            }
+            #expect(held.contains("C-1"))
+            var shrunk = event
+            shrunk.ticketClasses[0].seating = [.init(row: "A", seats: 3), .init(row: "B", seats: 2)]
+            shrunk.ticketClasses[0].capacity = 5
+            do {
+                _ = try await catalog.upsert(shrunk)
+                Issue.record("removed a reserved seat")
+            } catch let error as InventoryError {
+                #expect(error.code == .capacityBelowCommitted)
+            }
+            #expect(try await seats().count == 6)
+            let report = try await InventoryChecker(database: client).check()
+            #expect(report.violations == [])
+        }
+    }
+}
