@@ -61,6 +61,13 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
+        .target(name: "Orders", dependencies: [
+            "Postgres", "Tokens",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
         // HTTP/SSE server library.
         .target(name: "Edge", dependencies: [
             "Waitroom", "Inventory", "Tokens",
@@ -75,6 +82,7 @@ let package = Package(
 
         // Assembly of a server process: configuration, supervisor, ServiceGroup wiring.
         .target(name: "WaitroomApp", dependencies: [
+            "Orders",
             "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -123,6 +131,7 @@ let package = Package(
         ], path: "Tests/PostgresTestSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Postgres", "PostgresTestSupport"]),
+        .testTarget(name: "OrdersTests", dependencies: ["Orders", "Inventory", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens"]),
         .testTarget(name: "WaitroomTests", dependencies: ["Waitroom", "Redis", "Tokens", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WaitroomAppTests", dependencies: [

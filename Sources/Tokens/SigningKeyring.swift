@@ -40,6 +40,12 @@ public struct SigningKeyring: Sendable {
     }
 
     /// The configuration string of this keyring, for handing it to worker processes.
+    /// A secret for another purpose derived from the newest key (HMAC-SHA256 of `purpose`), so
+    /// every process with the same keys derives the same one without more configuration.
+    public func derivedSecret(purpose: String) -> [UInt8] {
+        Crypto.hmacSHA256(key: keys[0].secret, message: Array(purpose.utf8))
+    }
+
     public var configurationString: String {
         keys.map { Base64URL.encode($0.secret) }.joined(separator: ",")
     }

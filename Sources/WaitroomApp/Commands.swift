@@ -10,7 +10,7 @@ public enum MigrateCommand {
     public static func run(configuration: ServerConfiguration, logger: Logger) async throws -> [String] {
         let database = PostgresClient(configuration: try PostgresConfiguration(url: configuration.databaseURL), logger: logger)
         do {
-            let applied = try await Migrator(client: database, migrations: InventoryMigrations.all, logger: logger).migrate()
+            let applied = try await Migrator(client: database, migrations: DatabaseSchema.migrations, logger: logger).migrate()
             await database.close()
             return applied.map { "\($0.version) (\($0.name))" }
         } catch {
@@ -27,7 +27,7 @@ public enum DemoCommand {
         let redis = RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL),
                                 eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         do {
-            _ = try await Migrator(client: database, migrations: InventoryMigrations.all, logger: logger).migrate()
+            _ = try await Migrator(client: database, migrations: DatabaseSchema.migrations, logger: logger).migrate()
             let catalog = EventCatalog(database: database)
             let outcome = try await catalog.upsert(.demo)
             let paused = try await catalog.isPaused(eventID: EventDefinition.demo.id)

@@ -5,7 +5,7 @@ import Waitroom
 /// commitments (`seedHash` before opening, `seed` after) so anyone can recompute the order.
 struct EventStatsBody: Encodable {
     struct TicketClass: Encodable { var id: String; var capacity: Int; var held: Int; var sold: Int }
-    struct Orders: Encodable { var pending = 0; var completed = 0; var cancelled = 0; var refunded = 0 }
+    struct Orders: Encodable { var pending = 0; var completed = 0; var cancelled = 0; var refunded = 0; var needsAttention = 0 }
     struct Lottery: Encodable { var seedHash: String?; var seed: String?; var cohort: Int?; var open: Bool }
 
     var eventId: String
@@ -22,7 +22,7 @@ struct EventStatsBody: Encodable {
     var expiredTotal: Int
     var lottery: Lottery
     var ticketClasses: [TicketClass]
-    /// Orders land with the Orders issue; until then none exist, and these count none.
+    /// Orders of the event (`pending`: not finished yet; `needsAttention`: sagas that gave up).
     var orders = Orders()
 
     init(definition: EventDefinition, stats: QueueStats, stock: [EventCatalog.Stock], rates: RateSampler.Rates) {

@@ -24,7 +24,7 @@ final class MigrationService: Service {
         var delay: Duration = .milliseconds(200)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let applied = try await Migrator(client: database, migrations: InventoryMigrations.all, logger: logger).migrate()
+                let applied = try await Migrator(client: database, migrations: DatabaseSchema.migrations, logger: logger).migrate()
                 if !applied.isEmpty {
                     logger.info("migrations applied", metadata: ["versions": "\(applied.map(\.version))"])
                 }

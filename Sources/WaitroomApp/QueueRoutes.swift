@@ -21,6 +21,8 @@ struct QueueRoutes: Sendable {
     let abandonAfterSeconds: Int
     let logger: Logger
     private let joins = Counter(label: "waitroom_joins_total")
+    /// The event's order counts for the stats (set when the Orders are wired in).
+    var orderCounts: (@Sendable (String) async throws -> EventStatsBody.Orders)?
 
     init(store: QueueStore, trackers: TrackerRegistry, hub: SSEHub, keyring: SigningKeyring, catalog: EventCatalog,
          joinRatePerAddress: Double?, abandonAfterSeconds: Int, logger: Logger) {
@@ -217,7 +219,9 @@ struct QueueRoutes: Sendable {
             let stats = try await routes.store.stats(event: event)
             let stock = try await routes.catalog.stock(eventID: event)
             let rates = await routes.rates.sample(event: event, joins: stats.joinsTotal, admitted: stats.admittedTotal)
-            return try .json(EventStatsBody(definition: definition, stats: stats, stock: stock, rates: rates))
+            var body = EventStatsBody(definition: definition, stats: stats, stock: stock, rates: rates)
+            if let counts = routes.orderCounts { body.orders = try await counts(event) }
+            return try .json(body)
         }
     }
 

@@ -32,6 +32,15 @@ public struct ServerConfiguration: Sendable {
     public var abandonAfterSeconds: Int = 60
     /// Holds: how long they last, tickets per admission, batching, lock timeout.
     public var reservations = ReservationConfiguration()
+    /// The order saga and the payment simulator.
+    public var paymentTimeoutSeconds: Int = 120
+    public var paymentLatencyMilliseconds: Int = 200
+    public var paymentDuplicateRate: Double = 0.2
+    /// HMAC secret of payment webhooks; `nil`: derived from the signing key.
+    public var paymentWebhookSecret: String?
+    public var sagaMaxAttempts: Int = 5
+    /// Where the outbox relay posts order events (besides the log); `nil`: the log only.
+    public var outboxWebhookURL: String?
 
     /// The local instances that `scripts/services.sh start` (and so `make run`) starts.
     public static let localRedisURL = "redis://127.0.0.1:6391"
@@ -102,6 +111,27 @@ public struct ServerConfiguration: Sendable {
         if let v = try integer("WAITROOM_INVENTORY_BATCH", in: 1...1_000) { reservations.maxBatchSize = v }
         if let v = try integer("WAITROOM_INVENTORY_LOCK_TIMEOUT_MS", in: 10...60_000) { reservations.lockTimeout = .milliseconds(v) }
         if let v = try integer("WAITROOM_SWEEP_MS", in: 100...600_000) { reservations.sweepInterval = .milliseconds(v) }
+        if let v = try integer("WAITROOM_PAYMENT_TIMEOUT_SECONDS", in: 1...86_400) { paymentTimeoutSeconds = v }
+        if let v = try integer("WAITROOM_PAYMENT_LATENCY_MS", in: 0...600_000) { paymentLatencyMilliseconds = v }
+        if let raw = nonEmpty("WAITROOM_PAYMENT_DUPLICATE_RATE") {
+            guard let v = Double(raw), (0...1).contains(v) else {
+                throw ConfigurationError(key: "WAITROOM_PAYMENT_DUPLICATE_RATE", message: "must be a number in 0...1")
+            }
+            paymentDuplicateRate = v
+        }
+        if let v = nonEmpty("WAITROOM_PAYMENT_WEBHOOK_SECRET") {
+            guard v.utf8.count >= 16 else {
+                throw ConfigurationError(key: "WAITROOM_PAYMENT_WEBHOOK_SECRET", message: "must have at least 16 characters")
+            }
+            paymentWebhookSecret = v
+        }
+        if let v = try integer("WAITROOM_SAGA_MAX_ATTEMPTS", in: 1...1_000) { sagaMaxAttempts = v }
+        if let v = nonEmpty("WAITROOM_OUTBOX_WEBHOOK_URL") {
+            guard v.hasPrefix("http://") else {
+                throw ConfigurationError(key: "WAITROOM_OUTBOX_WEBHOOK_URL", message: "must be an http:// URL")
+            }
+            outboxWebhookURL = v
+        }
         if let v = nonEmpty("WAITROOM_LOG_FORMAT") {
             switch v.lowercased() {
             case "json": logJSON = true
@@ -135,6 +165,12 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_WORKER_INDEX"] = String(workerIndex)
         env["WAITROOM_JOIN_RATE_PER_ADDRESS"] = String(joinRatePerAddress)
         env["WAITROOM_ABANDON_AFTER_SECONDS"] = String(abandonAfterSeconds)
+        env["WAITROOM_PAYMENT_TIMEOUT_SECONDS"] = String(paymentTimeoutSeconds)
+        env["WAITROOM_PAYMENT_LATENCY_MS"] = String(paymentLatencyMilliseconds)
+        env["WAITROOM_PAYMENT_DUPLICATE_RATE"] = String(paymentDuplicateRate)
+        if let paymentWebhookSecret { env["WAITROOM_PAYMENT_WEBHOOK_SECRET"] = paymentWebhookSecret }
+        env["WAITROOM_SAGA_MAX_ATTEMPTS"] = String(sagaMaxAttempts)
+        if let outboxWebhookURL { env["WAITROOM_OUTBOX_WEBHOOK_URL"] = outboxWebhookURL }
         env["WAITROOM_HOLD_SECONDS"] = String(reservations.holdSeconds)
         env["WAITROOM_TICKETS_PER_ADMISSION"] = String(reservations.ticketsPerAdmission)
         env["WAITROOM_INVENTORY_BATCH"] = String(reservations.maxBatchSize)

@@ -87,6 +87,7 @@ enum WaitingRoomPage {
             </div>
             <div id="order" hidden>
               <p><strong>Order placed.</strong> Order <code id="order-id">–</code> is <span id="order-status">–</span>.</p>
+              <ul id="order-tickets"></ul>
             </div>
             <p id="checkout-error" class="error" role="alert" hidden></p>
           </section>
@@ -230,13 +231,35 @@ enum WaitingRoomPage {
             showError(message);
           }
 
-          function showOrder(order) {
+          function showOrder(order, admission) {
             if (holdTimer) clearInterval(holdTimer);
             $("choose").hidden = true;
             $("hold").hidden = true;
             $("order").hidden = false;
             $("order-id").textContent = order.orderId;
             $("order-status").textContent = order.status;
+            var list = $("order-tickets");
+            list.textContent = "";
+            (order.tickets || []).forEach(function (t) {
+              var li = document.createElement("li");
+              li.textContent = t.ticketClassId + (t.seat ? " seat " + t.seat : "") + ": " + t.code;
+              list.appendChild(li);
+            });
+            if (order.status === "cancelled" || order.status === "refunded") {
+              store.removeItem(keyReservation);
+              showError(order.status === "refunded" ? "The payment came too late; it has been refunded."
+                        : "The payment did not go through (" + (order.failureReason || "declined") + "); the tickets went back on sale.");
+              $("choose").hidden = false;
+              return;
+            }
+            // The order saga runs on the server: follow it until it ends.
+            if (order.status !== "completed" && admission) {
+              setTimeout(function () {
+                call(admission, "GET", "/v1/orders/" + encodeURIComponent(order.orderId)).then(function (res) {
+                  showOrder(res.status === 200 ? res.body : order, admission);
+                }).catch(function () { showOrder(order, admission); });
+              }, 500);
+            }
           }
 
           function checkout(admission) {
@@ -246,7 +269,7 @@ enum WaitingRoomPage {
               call(admission, "GET", "/v1/reservations/" + encodeURIComponent(r.reservationId)).then(function (res) {
                 if (res.status !== 200) return holdEnded(null);
                 if (res.body.status === "held") return showHold(admission, res.body);
-                if (res.body.status === "confirmed") return showOrder({ orderId: res.body.orderId, status: "pending" });
+                if (res.body.status === "confirmed") return showOrder({ orderId: res.body.orderId, status: "pending" }, admission);
                 holdEnded("Your hold " + res.body.status + "; the tickets went back on sale.");
               }).catch(function () { showError("Could not reach the server. Retrying…"); setTimeout(function () { checkout(admission); }, 3000); });
             }
@@ -279,7 +302,7 @@ enum WaitingRoomPage {
               call(admission, "POST", "/v1/reservations/" + encodeURIComponent(r.reservationId) + "/confirm", body,
                    attemptKey("confirm", r.reservationId + JSON.stringify(body)))
                 .then(function (res) {
-                  if (res.status === 202) { store.removeItem(keyAttempt); return showOrder(res.body); }
+                  if (res.status === 202) { store.removeItem(keyAttempt); return showOrder(res.body, admission); }
                   if (res.status === 409) { store.removeItem(keyAttempt); return holdEnded(res.body.error.message); }
                   showError(res.body && res.body.error ? res.body.error.message : "Could not pay (" + res.status + ").");
                 })

@@ -6,6 +6,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Orders
 import Postgres
 import Prometheus
 import Redis
@@ -35,7 +36,7 @@ public enum WorkerApp {
         let hub = SSEHub(eventLoopGroup: group)
         let trackers = TrackerRegistry(redis: redis, store: store, hub: hub, keyring: configuration.signingKeys, logger: logger)
         let admission = AdmissionController(store: store, logger: logger)
-        let queue = QueueRoutes(
+        var queue = QueueRoutes(
             store: store, trackers: trackers, hub: hub, keyring: configuration.signingKeys, catalog: catalog,
             joinRatePerAddress: configuration.joinRatePerAddress > 0 ? configuration.joinRatePerAddress : nil,
             abandonAfterSeconds: configuration.abandonAfterSeconds, logger: logger)
@@ -52,8 +53,68 @@ public enum WorkerApp {
         let sweeper = HoldSweeper(database: database, configuration: configuration.reservations, logger: logger,
                                   isReady: { migrations.isComplete })
 
+        let ordersConfiguration = OrdersConfiguration(
+            paymentTimeout: .seconds(configuration.paymentTimeoutSeconds), maxAttempts: configuration.sagaMaxAttempts,
+            webhookSecret: configuration.paymentWebhookSecret.map { Array($0.utf8) }
+                ?? configuration.signingKeys.derivedSecret(purpose: "payment-webhook"),
+            simulatedLatency: .milliseconds(configuration.paymentLatencyMilliseconds),
+            simulatedDuplicateRate: configuration.paymentDuplicateRate)
+        let poster = HTTPPoster(group: group)
+        let postgresConfiguration = try PostgresConfiguration(url: configuration.databaseURL)
+        let coordinator = OrderCoordinator(
+            database: database, provider: SimulatedPaymentProvider(database: database, configuration: ordersConfiguration),
+            configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete },
+            listen: {
+                let listener = PostgresListener(configuration: postgresConfiguration, logger: logger)
+                let notifications = try await listener.listen("waitroom_orders")
+                return AsyncStream { continuation in
+                    let task = Task {
+                        for await _ in notifications { continuation.yield() }
+                        continuation.finish()
+                    }
+                    continuation.onTermination = { _ in
+                        task.cancel()
+                        Task { await listener.close() }
+                    }
+                }
+            },
+            admissionFinished: { event, holder in
+                do {
+                    try await store.finishAdmission(event: event, order: holder)
+                } catch {
+                    logger.warning("could not end the admission of a completed order", metadata: ["error": "\(error)"])
+                }
+            })
+        let selfHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+        let webhookURL = "http://\(selfHost):\(configuration.port)/v1/payments/webhook"
+        let paymentWebhooks = SimulatedPaymentWebhooks(
+            database: database, configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete }
+        ) { body, signature in
+            let status = try await poster.post(webhookURL, body: body, headers: [("X-Payment-Signature", signature)])
+            return (200..<300).contains(status)
+        }
+        let outboxURL = configuration.outboxWebhookURL
+        let logSink = OutboxRelay.logSink(logger)
+        let outbox = OutboxRelay(database: database, logger: logger, isReady: { migrations.isComplete }) { events in
+            try await logSink(events)
+            guard let outboxURL else { return }
+            let json = "[" + events.map { "{\"id\":\($0.id),\"topic\":\"\($0.topic)\",\"payload\":\($0.payload)}" }.joined(separator: ",") + "]"
+            let status = try await poster.post(outboxURL, body: Array(json.utf8))
+            guard (200..<300).contains(status) else { throw OrdersError(.provider, "outbox sink answered \(status)") }
+        }
+        let book = OrderBook(database: database)
+        queue.orderCounts = { event in
+            let c = try await book.counts(eventID: event)
+            return .init(pending: c.pending, completed: c.completed, cancelled: c.cancelled, refunded: c.refunded,
+                         needsAttention: c.needsAttention)
+        }
+
         var router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
-        ReservationRoutes(service: reservations, keyring: configuration.signingKeys).register(on: &router)
+        let reservationRoutes = ReservationRoutes(service: reservations, keyring: configuration.signingKeys)
+        reservationRoutes.register(on: &router)
+        OrderRoutes(book: book,
+                    webhook: PaymentWebhookHandler(database: database, secret: ordersConfiguration.webhookSecret, logger: logger),
+                    reservations: reservationRoutes).register(on: &router)
         let server = EdgeServer(
             configuration: EdgeConfiguration(
                 host: configuration.host, port: configuration.port, reusePort: true,
@@ -82,6 +143,9 @@ public enum WorkerApp {
                 .init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: admission),
                 .init(service: sweeper),
+                .init(service: coordinator),
+                .init(service: paymentWebhooks),
+                .init(service: outbox),
                 .init(service: trackers),
                 .init(service: server),   // last: shut down first
             ],

@@ -139,20 +139,40 @@ def test_checkout_reserves_seats_and_pays(server, browser):
     browser.find_element(By.ID, "pay").click()
     wait_for(browser, lambda: visible(browser, "order"), timeout=10, message="order shown")
     assert text(browser, "order-id").startswith("o_")
-    assert text(browser, "order-status") == "pending"
+    # The saga pays (simulated) and issues the tickets; the page follows it.
+    wait_for(browser, lambda: text(browser, "order-status") == "completed", timeout=15, message="order completed")
+    tickets = text(browser, "order-tickets").splitlines()
+    assert len(tickets) == 4 and sum("seat " in t for t in tickets) == 2
     _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)
     assert {c["id"]: c["sold"] for c in stats["ticketClasses"]} == {"ga": 2, "stalls": 2}
+    assert stats["orders"]["completed"] == 1
 
 
-def test_release_gives_the_tickets_back(server, browser):
-    event = server.create_event(rate=20, capacity=5)
+def hold_tickets(server, browser, event, count):
+    """Opens the page, waits for the admission and holds `count` general-admission tickets."""
     browser.get(server.base + "/e/" + event)
     wait_for(browser, lambda: visible(browser, "checkout"), timeout=10, message="admitted")
     field = browser.find_element(By.ID, "qty-ga")
     field.clear()
-    field.send_keys("3")
+    field.send_keys(str(count))
     browser.find_element(By.ID, "reserve").click()
     wait_for(browser, lambda: visible(browser, "hold"), timeout=10)
+
+
+def test_a_declined_payment_gives_the_tickets_back(server, browser):
+    event = server.create_event(rate=20, capacity=5)
+    hold_tickets(server, browser, event, 2)
+    browser.find_element(By.CSS_SELECTOR, "#simulate option[value=decline]").click()
+    browser.find_element(By.ID, "pay").click()
+    wait_for(browser, lambda: "did not go through" in text(browser, "checkout-error"), timeout=15, message="decline shown")
+    assert visible(browser, "choose")
+    _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)
+    assert stats["ticketClasses"][0]["sold"] == 0 and stats["orders"]["cancelled"] == 1
+
+
+def test_release_gives_the_tickets_back(server, browser):
+    event = server.create_event(rate=20, capacity=5)
+    hold_tickets(server, browser, event, 3)
     browser.find_element(By.ID, "release").click()
     wait_for(browser, lambda: visible(browser, "choose") and not visible(browser, "hold"), timeout=10)
     _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)

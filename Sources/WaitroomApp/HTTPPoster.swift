@@ -1,0 +1,78 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A minimal HTTP/1.1 client for the server's own outgoing calls: the payment simulator's
+/// webhook calls and the outbox's HTTP sink. One request per connection (`Connection: close`),
+/// plain `http://` only, a deadline on the whole exchange; answers the response status.
+struct HTTPPoster: Sendable {
+    struct BadURL: Error, CustomStringConvertible { var description: String }
+
+    let group: any EventLoopGroup
+
+    func post(_ url: String, body: [UInt8], headers: [(String, String)] = [],
+              timeout: TimeAmount = .seconds(5)) async throws -> Int {
+        let (host, port, path) = try Self.split(url)
+        let loop = group.next()
+        let status = loop.makePromise(of: Int.self)
+        let deadline = loop.scheduleTask(in: timeout) {
+            status.fail(ChannelError.connectTimeout(timeout))
+        }
+        let channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(StatusCollector(status: status))
+                }
+            }
+            .connect(host: host, port: port).get()
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+        head.headers.add(name: "Host", value: "\(host):\(port)")
+        head.headers.add(name: "Content-Type", value: "application/json")
+        head.headers.add(name: "Content-Length", value: String(body.count))
+        head.headers.add(name: "Connection", value: "close")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        defer {
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
+        return try await status.futureResult.get()
+    }
+
+    static func split(_ url: String) throws -> (host: String, port: Int, path: String) {
+        guard url.hasPrefix("http://") else { throw BadURL(description: "only http:// URLs are supported: \(url)") }
+        let rest = url.dropFirst(7)
+        let authority = rest.prefix { $0 != "/" }
+        let path = rest.dropFirst(authority.count)
+        let parts = authority.split(separator: ":", maxSplits: 1)
+        guard let host = parts.first, !host.isEmpty else { throw BadURL(description: "no host in \(url)") }
+        let port = parts.count == 2 ? Int(parts[1]) : 80
+        guard let port, (1...65_535).contains(port) else { throw BadURL(description: "bad port in \(url)") }
+        return (String(host), port, path.isEmpty ? "/" : String(path))
+    }
+
+    private final class StatusCollector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+        let status: EventLoopPromise<Int>
+
+        init(status: EventLoopPromise<Int>) { self.status = status }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = unwrapInboundIn(data) { status.succeed(Int(head.status.code)) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            status.fail(ChannelError.eof)
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            status.fail(error)
+            context.close(promise: nil)
+        }
+    }
+}
