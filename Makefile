@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve load-build clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
@@ -33,7 +33,7 @@ release:
 	$(SWIFT) build -c release --product waitroomd
 
 ## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
-bench: bench-healthz bench-joins bench-sse bench-reserve
+bench: bench-healthz bench-joins bench-sse bench-reserve bench-orders
 
 bench-healthz: services release
 	LoadTests/bench-healthz.sh
@@ -51,6 +51,10 @@ bench-joins: services release load-build
 ## Reservations on one hot class against pgbench's five-statement transaction (same PostgreSQL)
 bench-reserve: services release load-build
 	LoadTests/bench-reserve.sh
+
+## 1,000 confirms through the order saga with 200 ms of simulated payment latency
+bench-orders: services release
+	LoadTests/bench-orders.sh
 
 clean:
 	rm -rf .build

@@ -84,7 +84,7 @@ public struct SimulatedPaymentWebhooks: Service {
                     logger.warning("payment simulator could not deliver webhooks", metadata: ["error": "\(error)"])
                 }
             }
-            if sent == 0 { try? await Task.sleep(for: .milliseconds(50)) }
+            if sent == 0 { try? await Task.sleep(for: .milliseconds(20)) }
         }
     }
 
