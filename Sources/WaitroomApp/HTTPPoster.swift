@@ -12,9 +12,15 @@ struct HTTPPoster: Sendable {
 
     func post(_ url: String, body: [UInt8], headers: [(String, String)] = [],
               timeout: TimeAmount = .seconds(5)) async throws -> Int {
+        try await exchange(url, body: body, headers: headers, timeout: timeout).status
+    }
+
+    /// The status and body (up to 1 MiB) of a POST.
+    func exchange(_ url: String, body: [UInt8], headers: [(String, String)] = [],
+                  timeout: TimeAmount = .seconds(5)) async throws -> (status: Int, body: [UInt8]) {
         let (host, port, path) = try Self.split(url)
         let loop = group.next()
-        let status = loop.makePromise(of: Int.self)
+        let status = loop.makePromise(of: (status: Int, body: [UInt8]).self)
         let deadline = loop.scheduleTask(in: timeout) {
             status.fail(ChannelError.connectTimeout(timeout))
         }
@@ -55,14 +61,20 @@ struct HTTPPoster: Sendable {
         return (String(host), port, path.isEmpty ? "/" : String(path))
     }
 
-    private final class StatusCollector: ChannelInboundHandler, Sendable {
+    private final class StatusCollector: ChannelInboundHandler {
         typealias InboundIn = HTTPClientResponsePart
-        let status: EventLoopPromise<Int>
+        let status: EventLoopPromise<(status: Int, body: [UInt8])>
+        private var code = 0
+        private var body: [UInt8] = []
 
-        init(status: EventLoopPromise<Int>) { self.status = status }
+        init(status: EventLoopPromise<(status: Int, body: [UInt8])>) { self.status = status }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = unwrapInboundIn(data) { status.succeed(Int(head.status.code)) }
+            switch unwrapInboundIn(data) {
+            case .head(let head): code = Int(head.status.code)
+            case .body(let buffer): if body.count < 1 << 20 { body += buffer.readableBytesView }
+            case .end: status.succeed((code, body))
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {

@@ -39,6 +39,10 @@ public struct ServerConfiguration: Sendable {
     /// HMAC secret of payment webhooks; `nil`: derived from the signing key.
     public var paymentWebhookSecret: String?
     public var sagaMaxAttempts: Int = 5
+    /// `simulator` (built in) or `http` (a provider at `paymentURL`, with `paymentAPIKey`).
+    public var paymentProvider = "simulator"
+    public var paymentURL: String?
+    public var paymentAPIKey: String?
     /// Where the outbox relay posts order events (besides the log); `nil`: the log only.
     public var outboxWebhookURL: String?
 
@@ -126,6 +130,19 @@ public struct ServerConfiguration: Sendable {
             paymentWebhookSecret = v
         }
         if let v = try integer("WAITROOM_SAGA_MAX_ATTEMPTS", in: 1...1_000) { sagaMaxAttempts = v }
+        if let v = nonEmpty("WAITROOM_PAYMENT_PROVIDER") {
+            guard v == "simulator" || v == "http" else {
+                throw ConfigurationError(key: "WAITROOM_PAYMENT_PROVIDER", message: "must be simulator or http")
+            }
+            paymentProvider = v
+        }
+        paymentURL = nonEmpty("WAITROOM_PAYMENT_URL")
+        paymentAPIKey = nonEmpty("WAITROOM_PAYMENT_API_KEY")
+        if paymentProvider == "http" {
+            guard let url = paymentURL, url.hasPrefix("http://") else {
+                throw ConfigurationError(key: "WAITROOM_PAYMENT_URL", message: "the http provider needs an http:// URL")
+            }
+        }
         if let v = nonEmpty("WAITROOM_OUTBOX_WEBHOOK_URL") {
             guard v.hasPrefix("http://") else {
                 throw ConfigurationError(key: "WAITROOM_OUTBOX_WEBHOOK_URL", message: "must be an http:// URL")
@@ -170,6 +187,9 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_PAYMENT_DUPLICATE_RATE"] = String(paymentDuplicateRate)
         if let paymentWebhookSecret { env["WAITROOM_PAYMENT_WEBHOOK_SECRET"] = paymentWebhookSecret }
         env["WAITROOM_SAGA_MAX_ATTEMPTS"] = String(sagaMaxAttempts)
+        env["WAITROOM_PAYMENT_PROVIDER"] = paymentProvider
+        if let paymentURL { env["WAITROOM_PAYMENT_URL"] = paymentURL }
+        if let paymentAPIKey { env["WAITROOM_PAYMENT_API_KEY"] = paymentAPIKey }
         if let outboxWebhookURL { env["WAITROOM_OUTBOX_WEBHOOK_URL"] = outboxWebhookURL }
         env["WAITROOM_HOLD_SECONDS"] = String(reservations.holdSeconds)
         env["WAITROOM_TICKETS_PER_ADMISSION"] = String(reservations.ticketsPerAdmission)

@@ -61,8 +61,13 @@ public enum WorkerApp {
             simulatedDuplicateRate: configuration.paymentDuplicateRate)
         let poster = HTTPPoster(group: group)
         let postgresConfiguration = try PostgresConfiguration(url: configuration.databaseURL)
+        let provider: any PaymentProvider = configuration.paymentProvider == "http"
+            ? HTTPPaymentProvider(baseURL: configuration.paymentURL ?? "", apiKey: configuration.paymentAPIKey) { url, body, headers in
+                try await poster.exchange(url, body: body, headers: headers)
+            }
+            : SimulatedPaymentProvider(database: database, configuration: ordersConfiguration)
         let coordinator = OrderCoordinator(
-            database: database, provider: SimulatedPaymentProvider(database: database, configuration: ordersConfiguration),
+            database: database, provider: provider,
             configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete },
             listen: {
                 let listener = PostgresListener(configuration: postgresConfiguration, logger: logger)
@@ -144,7 +149,7 @@ public enum WorkerApp {
                 .init(service: admission),
                 .init(service: sweeper),
                 .init(service: coordinator),
-                .init(service: paymentWebhooks),
+                .init(service: paymentWebhooks),   // delivers only what the simulator scheduled
                 .init(service: outbox),
                 .init(service: trackers),
                 .init(service: server),   // last: shut down first
