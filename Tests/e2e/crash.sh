@@ -3,7 +3,9 @@
 # acknowledged with 201) while the server is killed with SIGKILL and PostgreSQL is stopped with
 # `pg_ctl stop -m immediate` at the same moment, both restarted at once; then PostgreSQL alone
 # crashes again under the running server. Afterwards every acknowledged reservation exists and
-# `waitroomd check` finds the invariants intact. Private Redis and PostgreSQL (see lib.sh).
+# `waitroomd check` finds the invariants intact. Then a worker is killed with `kill -9` while
+# order sagas wait for their payments: another worker finishes them, each charged exactly once.
+# Private Redis and PostgreSQL (see lib.sh).
 #
 #   Tests/e2e/crash.sh path/to/waitroomd path/to/waitroom-load
 set -uo pipefail
@@ -24,6 +26,8 @@ start_private_services
 export WAITROOM_PORT=$PORT WAITROOM_PROCESSES=2 WAITROOM_LOG_LEVEL=${E2E_LOG_LEVEL:-error}
 export WAITROOM_ADMIN_TOKEN=e2e-admin-token-0123456789 WAITROOM_DRAIN_SECONDS=2
 export WAITROOM_TICKETS_PER_ADMISSION=0 WAITROOM_HOLD_SECONDS=3600
+# Payments take 1.5 s, so that a worker dies with sagas in flight (the saga phase below).
+export WAITROOM_PAYMENT_LATENCY_MS=1500
 # One key for every start, so tokens stay valid across the restart.
 export WAITROOM_SIGNING_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
 EVENT=crash
@@ -84,6 +88,24 @@ check "waitroomd check: invariants hold" bash -c "'$BIN' check --event $EVENT >'
 tail -n 1 "$WORK/check.out" | sed 's/^/  /'
 check "held equals the acknowledged count plus the unacknowledged ones that committed" \
   test "$(psql_e2e -c "SELECT held FROM ticket_classes WHERE event_id = '$EVENT'")" -ge "$total"
+
+echo "crash: order sagas in flight while a worker is killed with kill -9"
+"$ROOT/LoadTests/confirms.py" "$BASE" "$EVENT" "$WORK/tokens" 40 8 >"$WORK/orders" 2>"$WORK/confirms.err"
+check "40 orders confirmed" test "$(wc -l <"$WORK/orders")" = 40
+victim=$(worker_pids | head -n 1)
+kill -KILL "$victim"
+echo "  killed worker $victim with sagas awaiting payment"
+open_orders() { psql_e2e -c "SELECT count(*) FROM orders WHERE status NOT IN ('completed', 'cancelled', 'refunded')"; }
+for _ in $(seq 300); do [ "$(open_orders)" = 0 ] && break; sleep 0.1; done
+check "every saga ended in a terminal state" test "$(open_orders)" = 0
+check "all completed (the simulator approves)" test "$(psql_e2e -c "SELECT count(*) FROM orders WHERE status = 'completed'")" = 40
+check "the provider charged each order exactly once" \
+  test "$(psql_e2e -c "SELECT count(*) FROM sim_payments WHERE charges = 1")/$(psql_e2e -c "SELECT count(*) FROM sim_payments")" = 40/40
+check "no saga step ran twice (one outbox event per order and step)" \
+  test "$(psql_e2e -c "SELECT count(*) FROM (SELECT payload->>'orderId', topic FROM outbox GROUP BY 1, 2 HAVING count(*) > 1) d")" = 0
+check "tickets issued once: one code per ticket" test "$(psql_e2e -c "SELECT count(*) FROM order_tickets")" = 40
+check "a new worker replaced the killed one" bash -c "[ \$(pgrep -P $SERVER_PID | wc -l) -eq 2 ]"
+check "waitroomd check after the sagas: invariants hold" "$BIN" check --event "$EVENT"
 
 kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 echo "$passed passed, $failed failed"
