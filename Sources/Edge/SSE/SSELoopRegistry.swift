@@ -28,6 +28,8 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Scratch arrays reused by every walk (no allocation per tick once grown).
     private var touched: [SSEStream] = []
     private var ending: [SSEStream] = []
+    /// A walk wrote (and flushed) a latest value.
+    private var wroteInWalk = false
 
     init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics) {
         self.eventLoop = eventLoop
@@ -42,14 +44,15 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         stream.writer = writer
         let now = NIODeadline.now()
-        var buffer = writer.channel.allocator.buffer(capacity: 96)
+        var buffer = writer.makeBuffer(capacity: 96)
         SSEEncoder.writeRetry(milliseconds: self.configuration.retryMilliseconds, into: &buffer)
         let group = self.events[stream.eventID]
         let first = stream.initial ?? group?.resolver?(stream.key)
+        stream.initial = nil
         if self.closed {
             SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
             SSEEncoder.writeComment("reconnect", into: &buffer)
-            writer.write(buffer, flush: false)
+            writer.write(consume buffer, flush: false)
             stream.ended = true
             writer.finish()
             return
@@ -57,7 +60,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         switch first {
         case .final(let event):
             self.encode(event, for: stream, into: &buffer)
-            writer.write(buffer, flush: false)
+            writer.write(consume buffer, flush: false)
             stream.ended = true
             writer.finish()
             return
@@ -68,7 +71,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         case nil:
             break
         }
-        writer.write(buffer, flush: true)
+        writer.write(consume buffer, flush: true)
         stream.lastWriteAt = now
 
         self.nextID &+= 1
@@ -90,10 +93,10 @@ final class SSELoopRegistry: @unchecked Sendable {
     func drain(_ stream: SSEStream) {
         self.eventLoop.assertInEventLoop()
         guard !stream.ended, let writer = stream.writer else { return }
-        var buffer = writer.channel.allocator.buffer(capacity: 48)
+        var buffer = writer.makeBuffer(capacity: 48)
         SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
         SSEEncoder.writeComment("reconnect", into: &buffer)
-        writer.write(buffer, flush: false)
+        writer.write(consume buffer, flush: false)
         self.end(stream)
     }
 
@@ -208,9 +211,9 @@ final class SSELoopRegistry: @unchecked Sendable {
             guard let writer = stream.writer else { continue }
             switch update {
             case .final(let event):
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
                 self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
+                writer.write(consume buffer, flush: false)
                 self.ending.append(stream)
             case .latest(let event):
                 // A slow reader gets no backlog: it will see the latest state when it catches up.
@@ -218,9 +221,9 @@ final class SSELoopRegistry: @unchecked Sendable {
                     stream.pending = true
                     continue
                 }
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
                 self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
+                writer.write(consume buffer, flush: false)
                 stream.lastWriteAt = now
                 self.touched.append(stream)
             }
@@ -235,9 +238,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         for stream in group.streams.values where stream.key == key {
             guard let writer = stream.writer else { continue }
             if let event {
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
                 self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
+                writer.write(consume buffer, flush: false)
             }
             self.ending.append(stream)
         }
@@ -275,23 +278,24 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Writes a final event (unflushed); the stream ends after the walk's flush.
     private func sendFinal(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter) {
-        var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+        var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
         self.encode(event, for: stream, into: &buffer)
-        writer.write(buffer, flush: false)
+        writer.write(consume buffer, flush: false)
         self.ending.append(stream)
     }
 
-    /// Writes a latest value (unflushed) unless it is the one the stream has already.
+    /// Writes and flushes a latest value unless it is the one the stream has already: one write
+    /// and one flush per stream, nothing left for the walk's end.
     private func sendLatest(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter, now: NIODeadline) {
         let hash = SSEStream.hash(event)
         guard hash != stream.lastHash else { return }
-        var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+        var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
         self.encode(event, for: stream, into: &buffer)
-        writer.write(buffer, flush: false)
+        writer.write(consume buffer, flush: true)
         stream.lastHash = hash
         stream.lastSentAt = now
         stream.lastWriteAt = now
-        self.touched.append(stream)
+        self.wroteInWalk = true
     }
 
     private func encode(_ event: SSEEvent, for stream: SSEStream, into buffer: inout ByteBuffer) {
@@ -302,7 +306,8 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Flushes every touched channel once, ends the streams queued for ending, records the lag.
     private func finishWalk(receivedAt: ContinuousClock.Instant?) {
-        let wrote = !self.touched.isEmpty || !self.ending.isEmpty
+        let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty
+        self.wroteInWalk = false
         for stream in self.touched where !stream.ended {
             stream.writer?.flush()
         }
@@ -350,9 +355,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         for group in self.events.values {
             for stream in group.streams.values where now - stream.lastWriteAt >= age {
                 guard let writer = stream.writer, writer.isWritable else { continue }
-                var buffer = writer.channel.allocator.buffer(capacity: 16)
+                var buffer = writer.makeBuffer(capacity: 16)
                 SSEEncoder.writeComment("keepalive", into: &buffer)
-                writer.write(buffer, flush: true)
+                writer.write(consume buffer, flush: true)
                 stream.lastWriteAt = now
             }
         }

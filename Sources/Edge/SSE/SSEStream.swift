@@ -7,8 +7,8 @@ import NIOCore
 final class SSEStream: @unchecked Sendable {
     let eventID: String
     let key: Int
-    /// The update to send first, if the route already knew it.
-    let initial: SSEStreamUpdate?
+    /// The update to send first, if the route already knew it; dropped once sent.
+    var initial: SSEStreamUpdate?
 
     /// Set in `start`, on the loop.
     var writer: HTTPBodyStreamWriter?
