@@ -14,7 +14,10 @@ enum QueuePresenter {
                              tickMicros: Int64? = nil) -> SSEStreamUpdate? {
         switch status {
         case .waiting(let position, let eta):
-            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta, ts: tickMicros)))
+            // A frame when the position changes; the ETA rides along (the contract's "whenever
+            // the position changes"), so an ETA estimate that drifts sends nothing by itself.
+            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta, ts: tickMicros),
+                                    changeKey: position))
         case .admitted(let expiresAtMs):
             return .final(SSEEvent(name: "admitted", data: admissionJSON(eventID: eventID, order: order,
                                                                          expiresAtMs: expiresAtMs, keyring: keyring)))

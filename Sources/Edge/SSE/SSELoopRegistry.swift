@@ -16,6 +16,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         var deferred: [SSEStream] = []
         var deferredDue: NIODeadline = .distantFuture
         var deferTimer: Scheduled<Void>?
+        var deferTimerDeadline: NIODeadline = .distantFuture
     }
 
     let eventLoop: any EventLoop
@@ -129,11 +130,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             let urgent = urgentKeys?.contains(stream.key) ?? false
             let due = now - stream.lastSentAt >= interval
             if !urgent && !due {
-                if !stream.deferred, stream.writer != nil {
-                    stream.deferred = true
-                    group.deferred.append(stream)
-                    group.deferredDue = min(group.deferredDue, stream.lastSentAt + interval)
-                }
+                if stream.writer != nil { self.deferStream(stream, in: group, now: now) }
                 continue
             }
             guard let writer = stream.writer else { continue }
@@ -159,8 +156,25 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.scheduleDeferred(eventID: eventID, group: group)
     }
 
+    /// Puts a stream that is not due yet in its event's deferred list: due within the early-tick
+    /// window, it goes out exactly when due; otherwise a later tick sends it, or the timer does
+    /// at due + grace if no tick comes.
+    private func deferStream(_ stream: SSEStream, in group: EventStreams, now: NIODeadline) {
+        let dueAt = stream.lastSentAt + self.configuration.minimumInterval
+        let sendAt = dueAt - now <= self.configuration.earlyTickWindow ? dueAt : dueAt + self.configuration.lateTickGrace
+        group.deferredDue = min(group.deferredDue, sendAt)
+        guard !stream.deferred else { return }
+        stream.deferred = true
+        group.deferred.append(stream)
+    }
+
     private func scheduleDeferred(eventID: String, group: EventStreams) {
-        guard !group.deferred.isEmpty, group.deferTimer == nil else { return }
+        guard !group.deferred.isEmpty else { return }
+        if group.deferTimer != nil {
+            guard group.deferredDue < group.deferTimerDeadline else { return }
+            group.deferTimer?.cancel()
+        }
+        group.deferTimerDeadline = group.deferredDue
         group.deferTimer = self.eventLoop.scheduleTask(deadline: group.deferredDue) {
             self.sendDeferred(eventID: eventID)
         }
@@ -170,6 +184,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     private func sendDeferred(eventID: String) {
         guard let group = self.events[eventID] else { return }
         group.deferTimer = nil
+        group.deferTimerDeadline = .distantFuture
         let waiting = group.deferred
         group.deferred.removeAll(keepingCapacity: true)
         group.deferredDue = .distantFuture
@@ -183,9 +198,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             stream.deferred = false
             guard !stream.ended, let writer = stream.writer else { continue }
             if now - stream.lastSentAt < interval {
-                stream.deferred = true
-                group.deferred.append(stream)
-                group.deferredDue = min(group.deferredDue, stream.lastSentAt + interval)
+                self.deferStream(stream, in: group, now: now)
                 continue
             }
             guard writer.isWritable else {
@@ -256,6 +269,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         for group in self.events.values {
             group.deferTimer?.cancel()
             group.deferTimer = nil
+            group.deferTimerDeadline = .distantFuture
             for stream in group.streams.values { self.ending.append(stream) }
         }
         for stream in self.ending { self.drain(stream) }

@@ -40,7 +40,11 @@ final class SSEStream: @unchecked Sendable {
     static func hash(_ event: SSEEvent) -> Int {
         var hasher = Hasher()
         hasher.combine(event.name)
-        hasher.combine(event.data)
+        if let changeKey = event.changeKey {
+            hasher.combine(changeKey)
+        } else {
+            hasher.combine(event.data)
+        }
         return hasher.finalize()
     }
 }
