@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins load-build clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-hold load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
@@ -33,7 +33,7 @@ release:
 	$(SWIFT) build -c release --product waitroomd
 
 ## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
-bench: bench-healthz bench-joins bench-sse
+bench: bench-healthz bench-joins bench-sse bench-hold
 
 bench-healthz: services release
 	LoadTests/bench-healthz.sh
@@ -47,6 +47,10 @@ bench-sse: services release load-build
 
 bench-joins: services release load-build
 	LoadTests/bench-joins.sh
+
+## 100,000 waiters holding SSE streams while admission runs at 1,000/s: STREAMS (100000) for WINDOW seconds (30)
+bench-hold: services release load-build
+	LoadTests/bench-hold.sh $${STREAMS:-100000} $${WINDOW:-30}
 
 clean:
 	rm -rf .build
