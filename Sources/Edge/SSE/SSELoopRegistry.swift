@@ -104,6 +104,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Writability changed; when writable again, send the latest value a slow reader missed.
     func writabilityChanged(_ stream: SSEStream, isWritable: Bool) {
         self.eventLoop.assertInEventLoop()
+        stream.writable = isWritable
         guard isWritable, stream.pending, !stream.ended, let writer = stream.writer else { return }
         stream.pending = false
         guard let resolver = self.events[stream.eventID]?.resolver, let update = resolver(stream.key) else { return }
@@ -134,7 +135,7 @@ final class SSELoopRegistry: @unchecked Sendable {
                 continue
             }
             guard let writer = stream.writer else { continue }
-            let writable = writer.isWritable
+            let writable = stream.writable
             if !writable && !urgent {
                 stream.pending = true
                 continue
@@ -201,7 +202,7 @@ final class SSELoopRegistry: @unchecked Sendable {
                 self.deferStream(stream, in: group, now: now)
                 continue
             }
-            guard writer.isWritable else {
+            guard stream.writable else {
                 stream.pending = true
                 continue
             }
@@ -230,7 +231,7 @@ final class SSELoopRegistry: @unchecked Sendable {
                 self.ending.append(stream)
             case .latest(let event):
                 // A slow reader gets no backlog: it will see the latest state when it catches up.
-                guard writer.isWritable else {
+                guard stream.writable else {
                     stream.pending = true
                     continue
                 }
@@ -368,7 +369,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         let now = NIODeadline.now()
         for group in self.events.values {
             for stream in group.streams.values where now - stream.lastWriteAt >= age {
-                guard let writer = stream.writer, writer.isWritable else { continue }
+                guard let writer = stream.writer, stream.writable else { continue }
                 var buffer = writer.makeBuffer(capacity: 16)
                 SSEEncoder.writeComment("keepalive", into: &buffer)
                 writer.write(consume buffer, flush: true)
