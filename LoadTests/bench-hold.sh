@@ -30,9 +30,17 @@ ADMISSION_RATE=${ADMISSION_RATE:-1000}
 SERVER_PROCESSES=${SERVER_PROCESSES:-$(( (STREAMS + 13999) / 14000 > 2 ? (STREAMS + 13999) / 14000 : 2 ))}
 CLIENT_PROCESSES=${CLIENT_PROCESSES:-$(( (STREAMS + 12499) / 12500 > 8 ? (STREAMS + 12499) / 12500 : 8 ))}
 SOURCE_ADDRESSES=${SOURCE_ADDRESSES:-8}
-RAMP_RATE=${RAMP_RATE:-5000}          # streams opened per second, all client processes together
+RAMP_RATE=${RAMP_RATE:-1500}          # streams opened per second, all client processes together
+                                      # (faster overflows the workers' accept queues on 2 busy cores)
 SETTLE=${SETTLE:-5}                   # seconds between "all open" and the window
-STALL=${STALL:-30}                    # give up waiting for the ramp after this long without progress
+STALL=${STALL:-20}                    # once all are attempted, give up waiting after this long without progress
+# The join phase and the ramp of 100k take minutes: a place whose stream is not open yet must not
+# be abandoned meanwhile (the default 60 s would turn the ramp into a storm of departures).
+export WAITROOM_ABANDON_AFTER_SECONDS=${WAITROOM_ABANDON_AFTER_SECONDS:-3600}
+# A Redis database of its own (5 of the local instance, emptied first): the workers admit and
+# track only this run's event, not every event that other runs left in database 0.
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6391/5}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p 6391 -n 5 flushdb >/dev/null; fi
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$LOAD" ] || { echo "no release build at $LOAD (swift build -c release --product waitroom-load)" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"
@@ -54,6 +62,7 @@ positions() { status_field "$STATUS" "d['snapshot']['eventsByType'].get('positio
 admitted_frames() { status_field "$STATUS" "d['snapshot']['eventsByType'].get('admitted', 0)"; }
 
 echo "# $(date -u +%FT%TZ) bench-hold.sh $STREAMS streams, window ${WINDOW}s, admission $ADMISSION_RATE/s, $SERVER_PROCESSES workers, $CLIENT_PROCESSES client processes" >"$OUT"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 waitroom_serve "$SERVER_PROCESSES" "$WORK/waitroomd.log"
 waitroom_admin PUT "/v1/admin/events/$EVENT" \
   '{"name":"hold","ticketClasses":[{"id":"ga","name":"GA","capacity":1000000,"priceCents":100}],"admission":{"ratePerSecond":'"$ADMISSION_RATE"',"maxActive":10000000,"sessionSeconds":600}}' >/dev/null
@@ -63,8 +72,11 @@ RSS0=$(rss_kb "${SERVER_PIDS[@]}")
 
 STATUS=$WORK/status.json
 RAMP_S=$(( STREAMS / RAMP_RATE + 1 ))
-# The client stops by itself: join + ramp + hold, capped by --max-duration.
-HOLD=$(( SETTLE + WINDOW + 10 + RAMP_S ))
+# The client stops by itself: join + ramp + hold, counted from the last connect started, capped
+# by --max-duration. The hold covers the stragglers' connect timeout (15 s), the stall wait, the
+# settle and the window, plus a minute: on a loaded box the client's status file can lag by tens
+# of seconds, and the client must still be there when the window really ends.
+HOLD=$(( 15 + STALL + SETTLE + WINDOW + 60 ))
 "$LOAD" sse --event "$EVENT" --user-prefix "hold$$" \
   --join-url "http://127.0.0.1:$WAITROOM_PORT/v1/events/{event}/queue" \
   --url "http://127.0.0.1:$WAITROOM_PORT/v1/events/{event}/queue/{ticket}/stream" \
@@ -73,20 +85,24 @@ HOLD=$(( SETTLE + WINDOW + 10 + RAMP_S ))
   --status-file "$STATUS" --quiet >"$WORK/client.txt" 2>"$WORK/client.err" &
 CLIENT_PID=$!
 
-# Wait for everyone to be connected, or for the ramp to stall (bounded either way).
+# Wait for everyone to be connected, or, once every connect was started, for STALL seconds
+# without progress (bounded either way).
 open=0 best=0 since=0 waited=0
 while [ "$waited" -lt $(( RAMP_S * 3 + 400 )) ]; do
   sleep 1; waited=$((waited + 1))
   [ -s "$STATUS" ] || continue
-  open=$(status_field "$STATUS" "d['snapshot']['open']")
+  line=$(status_field "$STATUS" "d['snapshot']['open'], d['snapshot']['attempted']" 2>/dev/null) || continue
+  read -r open attempted <<<"$line"
   [ "$open" -ge "$STREAMS" ] && break
+  [ "$attempted" -ge "$STREAMS" ] || continue
   if [ "$open" -gt "$best" ]; then best=$open; since=0; else since=$((since + 1)); fi
-  [ "$best" -gt 0 ] && [ "$since" -ge "$STALL" ] && { echo "ramp stalled at $open open streams" | tee -a "$OUT" >&2; break; }
+  [ "$since" -ge "$STALL" ] && { echo "ramp stalled at $open open streams" | tee -a "$OUT" >&2; break; }
 done
 sleep "$SETTLE"
 OPEN=$(status_field "$STATUS" "d['snapshot']['open']")
 RSS1=$(rss_kb "${SERVER_PIDS[@]}")
 CPU0=$(cpu_ticks "${SERVER_PIDS[@]}")
+PER_WORKER0=$(for pid in "${SERVER_PIDS[@]}"; do cpu_ticks "$pid"; done | tr '\n' ' ')
 POS0=$(positions); ADM0=$(admitted_frames); ADMITTED0=$(admitted_total)
 START=$(date +%s.%N)
 waitroom_admin PATCH "/v1/admin/events/$EVENT/admission" '{"paused":false}' >/dev/null
@@ -96,6 +112,8 @@ END=$(date +%s.%N)
 ADMITTED1=$(admitted_total)
 sleep 2   # let the last fan-out drain and the client report it
 CPU1=$(cpu_ticks "${SERVER_PIDS[@]}")
+PER_WORKER1=$(for pid in "${SERVER_PIDS[@]}"; do cpu_ticks "$pid"; done | tr '\n' ' ')
+RSS_WORKERS=$(for pid in "${SERVER_PIDS[@]}"; do rss_kb "$pid"; done | tr '\n' ' ')
 POS1=$(positions); ADM1=$(admitted_frames)
 wait "$CLIENT_PID" || true
 CLIENT_PID=
@@ -116,6 +134,8 @@ KB_GROWTH=$(echo "scale=2; ($RSS1 - $RSS0) / ($OPEN + ($OPEN == 0))" | bc)
   echo "== client output"; cat "$WORK/client.txt"; head -20 "$WORK/client.err"
   echo "cpu ticks $CPU0 -> $CPU1 (CLK_TCK $CLK_TCK), position frames $POS0 -> $POS1, admitted frames $ADM0 -> $ADM1,"
   echo "admittedTotal $ADMITTED0 -> $ADMITTED1 in ${SECONDS_RUN}s, rss $RSS0 KB -> $RSS1 KB, open $OPEN"
+  echo "per worker: cpu ticks $PER_WORKER0-> $PER_WORKER1, rss KB at the end $RSS_WORKERS"
+  echo "load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$OUT"
 {
   echo

@@ -5,6 +5,7 @@
 cpu_ticks() {
   local total=0 pid rest
   for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || { echo "process $pid is gone" >&2; continue; }
     rest=$(sed 's/.*) //' "/proc/$pid/stat")
     total=$(( total + $(echo "$rest" | awk '{print $12 + $13}') ))
   done
@@ -15,6 +16,7 @@ cpu_ticks() {
 rss_kb() {
   local total=0 pid
   for pid in "$@"; do
+    [ -r "/proc/$pid/statm" ] || { echo "process $pid is gone" >&2; continue; }
     total=$(( total + $(awk '{print $2}' "/proc/$pid/statm") * PAGE_KB ))
   done
   echo "$total"
@@ -28,7 +30,8 @@ PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 
 # Admin API call against the server on $WAITROOM_PORT: waitroom_admin METHOD PATH JSON
 waitroom_admin() {
-  curl -fsS -X "$1" -H "Authorization: Bearer $WAITROOM_ADMIN_TOKEN" -H 'Content-Type: application/json' \
+  # Retried (503 and timeouts): on a loaded box the admin call can meet a Redis hiccup.
+  curl -fsS --retry 5 --retry-delay 1 --max-time 10 -X "$1" -H "Authorization: Bearer $WAITROOM_ADMIN_TOKEN" -H 'Content-Type: application/json' \
     --data "$3" "http://127.0.0.1:$WAITROOM_PORT$2"
 }
 
@@ -41,7 +44,7 @@ waitroom_serve() {
   # shellcheck disable=SC1091
   [ -f .local/env ] && source .local/env
   export WAITROOM_ADMIN_TOKEN=${WAITROOM_ADMIN_TOKEN:-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
-  WAITROOM_PORT=$WAITROOM_PORT WAITROOM_PROCESSES=$processes WAITROOM_LOG_LEVEL=error \
+  WAITROOM_PORT=$WAITROOM_PORT WAITROOM_PROCESSES=$processes WAITROOM_LOG_LEVEL=${BENCH_LOG_LEVEL:-error} \
     WAITROOM_JOIN_RATE_PER_ADDRESS=0 "$bin" serve >"$log" 2>&1 &
   WAITROOM_SUPERVISOR=$!
   for _ in $(seq 150); do curl -fs -o /dev/null "http://127.0.0.1:$WAITROOM_PORT/readyz" && break; sleep 0.2; done
