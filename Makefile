@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders load-build clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders bench-hold load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
@@ -33,7 +33,7 @@ release:
 	$(SWIFT) build -c release --product waitroomd
 
 ## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
-bench: bench-healthz bench-joins bench-sse bench-reserve bench-orders
+bench: bench-healthz bench-joins bench-sse bench-hold bench-reserve bench-orders
 
 bench-healthz: services release
 	LoadTests/bench-healthz.sh
@@ -55,6 +55,10 @@ bench-reserve: services release load-build
 ## 1,000 confirms through the order saga with 200 ms of simulated payment latency
 bench-orders: services release
 	LoadTests/bench-orders.sh
+
+## 100,000 waiters holding SSE streams while admission runs at 1,000/s: STREAMS (100000) for WINDOW seconds (30)
+bench-hold: services release load-build
+	LoadTests/bench-hold.sh $${STREAMS:-100000} $${WINDOW:-30}
 
 clean:
 	rm -rf .build

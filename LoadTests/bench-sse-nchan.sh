@@ -46,8 +46,6 @@ SETTLE=${SETTLE:-5}                   # seconds between "all open" and the windo
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$LOAD" ] || { echo "no release build at $LOAD (swift build -c release --product waitroom-load)"; exit 1; }
 ulimit -n "$(ulimit -Hn)"
-CLK_TCK=$(getconf CLK_TCK)
-PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 mkdir -p LoadTests/results
 OUT=LoadTests/results/sse-nchan-$SUBSCRIBERS.txt
 WORK=$(mktemp -d /tmp/bench-sse.XXXXXX)
@@ -56,32 +54,13 @@ CLIENT_PID=
 cleanup() {
   [ -n "$CLIENT_PID" ] && kill "$CLIENT_PID" 2>/dev/null || true
   LoadTests/nchan/run.sh stop >/dev/null 2>&1 || true
-  [ -n "${WAITROOM_SUPERVISOR:-}" ] && kill -TERM "$WAITROOM_SUPERVISOR" 2>/dev/null || true
+  waitroom_stop
   [ -n "${KEEP_WORK:-}" ] && echo "work folder kept: $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# Σ utime+stime (clock ticks) of the given pids (fields 14 and 15 of /proc/<pid>/stat; the comm
-# field may contain spaces, so count from the last ')').
-cpu_ticks() {
-  local total=0 pid rest
-  for pid in "$@"; do
-    rest=$(sed 's/.*) //' "/proc/$pid/stat")
-    total=$(( total + $(echo "$rest" | awk '{print $12 + $13}') ))
-  done
-  echo "$total"
-}
-
-# Σ resident set (KB) of the given pids.
-rss_kb() {
-  local total=0 pid
-  for pid in "$@"; do
-    total=$(( total + $(awk '{print $2}' "/proc/$pid/statm") * PAGE_KB ))
-  done
-  echo "$total"
-}
-
-status_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# shellcheck source=LoadTests/bench-lib.sh
+source "$ROOT/LoadTests/bench-lib.sh"
 
 # ---- Nchan ---------------------------------------------------------------------------------------
 NCHAN_PORT=${NCHAN_PORT:-8090}
@@ -110,39 +89,19 @@ nchan_stop() { NCHAN_PREFIX=$WORK/nchan LoadTests/nchan/run.sh stop >/dev/null; 
 #    adds a "ts" field (unix µs of the tick) to the position data, as the Nchan publisher does.
 WAITROOM_PORT=${WAITROOM_PORT:-18590}
 WAITROOM_EVENT=bench-sse-$$
-waitroom_admin() { # METHOD PATH JSON
-  curl -fsS -X "$1" -H "Authorization: Bearer $WAITROOM_ADMIN_TOKEN" -H 'Content-Type: application/json' \
-    --data "$3" "http://127.0.0.1:$WAITROOM_PORT$2" >/dev/null
-}
 waitroom_start() {
-  local bin=${WAITROOMD:-$ROOT/.build/release/waitroomd}
-  [ -x "$bin" ] || { echo "no release build at $bin (make release)" >&2; return 1; }
-  # shellcheck disable=SC1091
-  [ -f .local/env ] && source .local/env
-  export WAITROOM_ADMIN_TOKEN=${WAITROOM_ADMIN_TOKEN:-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
-  WAITROOM_PORT=$WAITROOM_PORT WAITROOM_PROCESSES=$SERVER_PROCESSES WAITROOM_LOG_LEVEL=error \
-    WAITROOM_JOIN_RATE_PER_ADDRESS=0 "$bin" serve >"$WORK/waitroomd.log" 2>&1 &
-  WAITROOM_SUPERVISOR=$!
-  for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$WAITROOM_PORT/readyz" && break; sleep 0.2; done
-  # Workers are started from the supervisor's threads: its children are those of every task.
-  read -r -a SERVER_PIDS <<<"$(pgrep -P "$WAITROOM_SUPERVISOR" | tr '\n' ' ')"
-  [ ${#SERVER_PIDS[@]} -eq "$SERVER_PROCESSES" ] || { echo "expected $SERVER_PROCESSES worker processes, found: ${SERVER_PIDS[*]}" >&2; return 1; }
+  waitroom_serve "$SERVER_PROCESSES" "$WORK/waitroomd.log"
   waitroom_admin PUT "/v1/admin/events/$WAITROOM_EVENT" \
-    '{"name":"bench","ticketClasses":[{"id":"ga","name":"GA","capacity":1000000,"priceCents":100}],"admission":{"ratePerSecond":1,"maxActive":1000000,"sessionSeconds":600}}'
-  waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"paused":true}'
+    '{"name":"bench","ticketClasses":[{"id":"ga","name":"GA","capacity":1000000,"priceCents":100}],"admission":{"ratePerSecond":1,"maxActive":1000000,"sessionSeconds":600}}' >/dev/null
+  waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"paused":true}' >/dev/null
   CLIENT_ARGS=(--event "$WAITROOM_EVENT" --user-prefix "bench$$"
     --join-url "http://127.0.0.1:$WAITROOM_PORT/v1/events/{event}/queue"
     --url "http://127.0.0.1:$WAITROOM_PORT/v1/events/{event}/queue/{ticket}/stream")
 }
 waitroom_drive_messages() { # SECONDS
-  waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"ratePerSecond":1,"paused":false}'
+  waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"ratePerSecond":1,"paused":false}' >/dev/null
   sleep "$1"
-  waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"paused":true}'
-}
-waitroom_stop() {
-  kill -TERM "$WAITROOM_SUPERVISOR" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$WAITROOM_SUPERVISOR" 2>/dev/null || break; sleep 0.1; done
-  WAITROOM_SUPERVISOR=
+  waitroom_admin PATCH "/v1/admin/events/$WAITROOM_EVENT/admission" '{"paused":true}' >/dev/null
 }
 
 # ---- One measurement -------------------------------------------------------------------------------

@@ -32,6 +32,10 @@ public struct EdgeConfiguration: Sendable {
     public var readinessRetryAfterSeconds: Int
     /// Number of event loop threads when the server creates its own event loop group.
     public var eventLoopCount: Int
+    /// Size of a connection's first receive buffer (it adapts from there, up to 64 KiB). The
+    /// channel keeps its receive buffer for its whole life, so this is memory per open stream;
+    /// a request head of a stream usually fits in 1 KiB.
+    public var initialReceiveBufferBytes: Int
 
     /// Creates a configuration; every value has a production default.
     public init(
@@ -48,7 +52,8 @@ public struct EdgeConfiguration: Sendable {
         lingerTimeout: Duration = .seconds(2),
         readinessCheckTimeout: Duration = .seconds(1),
         readinessRetryAfterSeconds: Int = 5,
-        eventLoopCount: Int = System.coreCount
+        eventLoopCount: Int = System.coreCount,
+        initialReceiveBufferBytes: Int = 1024
     ) {
         self.host = host
         self.port = port
@@ -64,5 +69,6 @@ public struct EdgeConfiguration: Sendable {
         self.readinessCheckTimeout = readinessCheckTimeout
         self.readinessRetryAfterSeconds = readinessRetryAfterSeconds
         self.eventLoopCount = eventLoopCount
+        self.initialReceiveBufferBytes = initialReceiveBufferBytes
     }
 }

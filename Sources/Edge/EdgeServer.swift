@@ -135,6 +135,8 @@ public final class EdgeServer: Service {
         bootstrap = bootstrap
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 64, initial: max(64, self.configuration.initialReceiveBufferBytes), maximum: 65536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try core.configure(channel) }
             }

@@ -291,9 +291,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             if !bodyless { headers.replaceOrAdd(name: "content-length", value: "0") }
         case .buffer(let buffer):
             headers.replaceOrAdd(name: "content-length", value: String(buffer.readableBytes))
-        case .stream:
-            // Without chunked encoding an HTTP/1.0 stream can only end by closing.
+        case .stream(let stream):
+            // Without chunked encoding an HTTP/1.0 stream can only end by closing; a stream that
+            // takes the connection over ends with it.
             if version == .http1_0 && !headers.contains(name: "content-length") { info.keepAlive = false }
+            if stream.takesOverConnection && info.head.method != .HEAD { info.keepAlive = false }
         }
         if !info.keepAlive {
             headers.replaceOrAdd(name: "connection", value: "close")
@@ -321,6 +323,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             }
         case .stream(let stream):
+            if !isHead && stream.takesOverConnection {
+                let chunked = version == .http1_1 && !headers.contains(name: "content-length")
+                self.takeOver(stream, chunked: chunked, context: context)
+                return
+            }
             if !isHead {
                 self.lastStreamID &+= 1
                 let writer = HTTPBodyStreamWriter(handler: self, channel: context.channel, streamID: self.lastStreamID)
@@ -361,6 +368,36 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
+    /// Hands the connection to `stream` after its head: every other handler leaves the pipeline
+    /// and an ``HTTPStreamHandler`` frames the body's writes itself.
+    private func takeOver(_ stream: HTTPResponseStream, chunked: Bool, context: ChannelHandlerContext) {
+        self.state = .closing
+        context.flush()
+        let streamHandler = HTTPStreamHandler(stream: stream, chunked: chunked)
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.addHandler(streamHandler, position: .last)
+            // The handlers EdgeServerCore.configure(_:) puts in front of this one.
+            let leaving = [
+                try? pipeline.context(handlerType: ConnectionTimeoutHandler.self),
+                try? pipeline.context(handlerType: HTTPResponseEncoder.self),
+                try? pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self),
+                try? pipeline.context(handlerType: HTTPServerPipelineHandler.self),
+                try? pipeline.context(handlerType: NIOHTTPResponseHeadersValidator.self),
+            ]
+            for case let handlerContext? in leaving {
+                pipeline.removeHandler(context: handlerContext, promise: nil)
+            }
+            pipeline.removeHandler(context: context, promise: nil)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        let writer = HTTPBodyStreamWriter(streamHandler: streamHandler, channel: context.channel)
+        streamHandler.writer = writer
+        stream.start(writer)
+    }
+
     // MARK: Streams (called by HTTPBodyStreamWriter on the event loop)
 
     func streamWrite(streamID: UInt64, _ buffer: ByteBuffer, flush: Bool) {
@@ -379,3 +416,4 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.writeEnd(info, context: context)
     }
 }
+

@@ -14,7 +14,10 @@ enum QueuePresenter {
                              tickMicros: Int64? = nil) -> SSEStreamUpdate? {
         switch status {
         case .waiting(let position, let eta):
-            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta, ts: tickMicros)))
+            // A frame when the position changes; the ETA rides along (the contract's "whenever
+            // the position changes"), so an ETA estimate that drifts sends nothing by itself.
+            return .latest(SSEEvent(name: "position", data: positionJSON(position: position, eta: eta, ts: tickMicros),
+                                    changeKey: position))
         case .admitted(let expiresAtMs):
             return .final(SSEEvent(name: "admitted", data: admissionJSON(eventID: eventID, order: order,
                                                                          expiresAtMs: expiresAtMs, keyring: keyring)))
@@ -23,9 +26,30 @@ enum QueuePresenter {
         }
     }
 
+    /// `{"position":…,"etaSeconds":…[,"ts":…]}`, built in one allocation: it is made for every
+    /// stream on every tick.
     static func positionJSON(position: Int, eta: Int?, ts: Int64? = nil) -> String {
-        let tail = ts.map { ",\"ts\":\($0)" } ?? ""
-        return "{\"position\":\(position),\"etaSeconds\":\(eta.map(String.init) ?? "null")\(tail)}"
+        var text = ""
+        text.reserveCapacity(64)
+        text.append("{\"position\":")
+        text.append(position.description)
+        text.append(",\"etaSeconds\":")
+        if let eta { text.append(eta.description) } else { text.append("null") }
+        if let ts {
+            // 16 digits: two halves, each a small (inline) string.
+            text.append(",\"ts\":")
+            let high = ts / 100_000_000, low = ts % 100_000_000
+            if ts >= 100_000_000 {
+                text.append(high.description)
+                let digits = low.description
+                text.append(String(repeating: "0", count: 8 - digits.utf8.count))
+                text.append(digits)
+            } else {
+                text.append(ts.description)
+            }
+        }
+        text.append("}")
+        return text
     }
 
     /// The admission token binds event and place (its order, which is the member of the active

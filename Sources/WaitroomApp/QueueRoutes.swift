@@ -175,11 +175,13 @@ struct QueueRoutes: Sendable {
                                                                                 status: tracker.status(order: order), keyring: routes.keyring,
                                                                                 tickMicros: routes.trackers.positionTimestamp(tracker)))
             let start = stream.start
+            // The close callback lives as long as the stream: it keeps what it needs, not `routes`.
+            let (presence, store, edgeID) = (routes.presence, routes.store, routes.trackers.edgeID)
             stream.start = { writer in
                 start(writer)
                 writer.closeFuture.whenComplete { _ in
-                    guard routes.presence.close(event: event, order: order) else { return }
-                    Task { _ = try? await routes.store.disconnect(event: event, order: order, edgeID: routes.trackers.edgeID) }
+                    guard presence.close(event: event, order: order) else { return }
+                    Task { _ = try? await store.disconnect(event: event, order: order, edgeID: edgeID) }
                 }
             }
             return .stream(headers: SSEEncoder.headers, stream)

@@ -199,8 +199,15 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_SWEEP_MS"] = String(reservations.sweepInterval.components.seconds * 1000
                                           + reservations.sweepInterval.components.attoseconds / 1_000_000_000_000_000)
         if let adminToken { env["WAITROOM_ADMIN_TOKEN"] = adminToken }
+        // jemalloc keeps freed pages resident for 10 s by default; a worker holding many idle
+        // streams hands back what a burst of requests freed within a second instead. An operator's
+        // own MALLOC_CONF wins.
+        if env["MALLOC_CONF"] == nil { env["MALLOC_CONF"] = Self.workerMallocConfiguration }
         return env
     }
+
+    /// The jemalloc options of workers unless MALLOC_CONF is set: freed pages go back after 1 s.
+    public static let workerMallocConfiguration = "dirty_decay_ms:1000"
 }
 
 /// A configuration value that cannot be used; names the variable.

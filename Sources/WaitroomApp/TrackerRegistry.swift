@@ -62,7 +62,7 @@ final class TrackerRegistry: Service, Sendable {
             }
             if update.changes.contains(.paused) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "paused", data: "{}"))) }
             if update.changes.contains(.resumed) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "resumed", data: "{}"))) }
-            let tickMicros = self.noteFrontier(eventID, update.frontier)
+            let tickMicros = self.noteBasis(eventID, tracker.positionBasis)
             hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted) { order in
                 QueuePresenter.streamUpdate(eventID: eventID, order: order, status: tracker.status(order: order),
                                             keyring: keyring, tickMicros: tickMicros)
@@ -72,16 +72,16 @@ final class TrackerRegistry: Service, Sendable {
         return tracker
     }
 
-    /// When this process saw the frontier of each event reach its current value: the `ts` of
-    /// position frames. It changes only with the frontier, so an unchanged position is an
-    /// unchanged frame (and is not sent again).
-    private let frontierSeen = Mutex<[String: (frontier: Int, micros: Int64)]>([:])
+    /// When this process saw the positions of each event change last (the frontier moved or
+    /// departures ahead were applied): the `ts` of position frames, so a frame's delay is measured
+    /// from the change it shows. It changes only with the positions' basis.
+    private let basisSeen = Mutex<[String: (frontier: Int, departed: Int, micros: Int64)]>([:])
 
-    private func noteFrontier(_ eventID: String, _ frontier: Int) -> Int64 {
-        frontierSeen.withLock { all in
-            if let seen = all[eventID], seen.frontier == frontier { return seen.micros }
+    private func noteBasis(_ eventID: String, _ basis: (frontier: Int, departed: Int)) -> Int64 {
+        basisSeen.withLock { all in
+            if let seen = all[eventID], seen.frontier == basis.frontier, seen.departed == basis.departed { return seen.micros }
             let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            all[eventID] = (frontier, now)
+            all[eventID] = (basis.frontier, basis.departed, now)
             return now
         }
     }
@@ -98,9 +98,9 @@ final class TrackerRegistry: Service, Sendable {
         }
     }
 
-    /// The `ts` for a first frame of `eventID` (that of the frontier the tracker has now).
+    /// The `ts` for a first frame of `eventID` (that of the positions the tracker has now).
     func positionTimestamp(_ tracker: EventTracker) -> Int64 {
-        noteFrontier(tracker.eventID, tracker.frontier)
+        noteBasis(tracker.eventID, tracker.positionBasis)
     }
 
     func run() async throws {

@@ -398,6 +398,31 @@ struct EdgeServerTests {
         }
     }
 
+    @Test func streamThatTakesTheConnectionOverIsChunkedThenCloses() async throws {
+        try await TestServer.with { _, port in
+            let connection = try await TestConnection.connect(port: port)
+            try await connection.send(TestServer.get("/stream/takeover"))
+            let response = try await connection.readResponse()
+            #expect(response.status == 200)
+            #expect(response.header("transfer-encoding") == "chunked")
+            #expect(response.header("connection") == "close")
+            #expect(response.bodyText == "ab" + String(repeating: "c", count: 300))
+            #expect(try await connection.waitForClose(timeout: .seconds(2)))
+        }
+    }
+
+    @Test func streamThatTakesTheConnectionOverOnHTTP10EndsWithTheConnection() async throws {
+        try await TestServer.with { _, port in
+            let connection = try await TestConnection.connect(port: port)
+            try await connection.send("GET /stream/takeover HTTP/1.0\r\n\r\n")
+            #expect(try await connection.waitForClose(timeout: .seconds(2)))
+            let text = String(decoding: connection.unparsedBytes, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(!text.lowercased().contains("transfer-encoding"))
+            #expect(text.hasSuffix("\r\n\r\nab" + String(repeating: "c", count: 300)))
+        }
+    }
+
     @Test func gracefulShutdownLetsAnInFlightRequestFinish() async throws {
         // The shutdown must begin while the handler runs (not merely after the client sent the
         // request, which a busy machine may not have read yet): the handler says when it started.

@@ -81,4 +81,15 @@ struct PureTests {
         #expect(report.results.map(\.name) == ["fast", "throws", "hangs"])
         #expect(report.results.map(\.outcome.word) == ["ok", "down", "timeout"])
     }
+
+    @Test func chunkFramingUsesTheHeadroomOrANewBuffer() {
+        let handler = HTTPStreamHandler(stream: HTTPResponseStream { _ in }, chunked: true)
+        var roomy = handler.makeBuffer(allocator: ByteBufferAllocator(), capacity: 300)
+        roomy.writeString(String(repeating: "x", count: 300))
+        HTTPStreamHandler.frame(&roomy)
+        #expect(String(buffer: roomy) == "12c\r\n" + String(repeating: "x", count: 300) + "\r\n")
+        var plain = ByteBuffer(string: "data: 1\n\n")
+        HTTPStreamHandler.frame(&plain)
+        #expect(String(buffer: plain) == "9\r\ndata: 1\n\n\r\n")
+    }
 }

@@ -416,6 +416,16 @@ final class ByteSink: Sendable {
         #expect(buffer.readString(length: buffer.readableBytes) == "id: \(id)\nevent: position\ndata: {}\n\n")
     }
 
+    @Test func changeKeyDecidesWhatCountsAsAChange() {
+        let sent = SSEEvent(name: "position", data: #"{"position":5,"etaSeconds":5}"#, changeKey: 5)
+        let etaOnly = SSEEvent(name: "position", data: #"{"position":5,"etaSeconds":9}"#, changeKey: 5)
+        let moved = SSEEvent(name: "position", data: #"{"position":4,"etaSeconds":9}"#, changeKey: 4)
+        #expect(SSEStream.hash(sent) == SSEStream.hash(etaOnly))
+        #expect(SSEStream.hash(sent) != SSEStream.hash(moved))
+        let plain = SSEEvent(name: "position", data: #"{"position":5,"etaSeconds":5}"#)
+        #expect(SSEStream.hash(plain) != SSEStream.hash(SSEEvent(name: "position", data: #"{"position":5,"etaSeconds":9}"#)))
+    }
+
     @Test func lineBreaksAreCROrLFOnly() {
         #expect(SSEEncoder.hasLineBreak("a\nb") && SSEEncoder.hasLineBreak("a\rb") && SSEEncoder.hasLineBreak("a\r\nb"))
         #expect(!SSEEncoder.hasLineBreak("{\"position\":1}") && !SSEEncoder.hasLineBreak("é\u{2028}"))

@@ -63,6 +63,19 @@ enum TestServer {
                 }
             })
         }
+        router.get("/stream/takeover") { _, _ in
+            // A one-way stream that takes the connection over: framed by the writer, ends with it.
+            .stream(headers: ["Content-Type": "text/event-stream"], HTTPResponseStream(takesOverConnection: true) { writer in
+                var first = writer.makeBuffer(capacity: 8)
+                first.writeString("a")
+                writer.write(first)
+                writer.eventLoop.scheduleTask(in: .milliseconds(20)) {
+                    writer.write(ByteBuffer(string: "b"), flush: false)
+                    writer.write(ByteBuffer(string: String(repeating: "c", count: 300)))
+                    writer.finish()
+                }
+            })
+        }
         router.on(.GET, "/endless", .sync { _, _ in
             // A stream that only ends when the server drains (the SSE pattern).
             .stream(HTTPResponseStream(onDrain: { writer in

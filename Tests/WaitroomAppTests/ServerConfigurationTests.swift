@@ -54,6 +54,12 @@ import Tokens
         let reread = try ServerConfiguration(environment: a, cores: 8)
         #expect(!reread.signingKeyIsEphemeral && reread.processes == 2)
     }
+
+    @Test func workersGetTheMallocConfigurationUnlessOneIsSet() throws {
+        let c = try ServerConfiguration(environment: [:], cores: 2)
+        #expect(c.workerEnvironment(base: [:], workerIndex: 0)["MALLOC_CONF"] == ServerConfiguration.workerMallocConfiguration)
+        #expect(c.workerEnvironment(base: ["MALLOC_CONF": "narenas:1"], workerIndex: 0)["MALLOC_CONF"] == "narenas:1")
+    }
 }
 
 @Suite struct JSONLogHandlerTests {

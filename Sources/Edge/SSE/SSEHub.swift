@@ -86,6 +86,7 @@ public final class SSEHub: Sendable {
     public func stream(eventID: String, key: Int, lastEventID: UInt64? = nil, initial: SSEStreamUpdate? = nil) -> HTTPResponseStream {
         let stream = SSEStream(eventID: eventID, key: key, lastEventID: lastEventID, initial: initial)
         return HTTPResponseStream(
+            takesOverConnection: true,
             onDrain: { writer in
                 self.registry(for: writer.eventLoop).drain(stream)
             },

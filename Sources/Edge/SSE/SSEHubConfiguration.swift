@@ -10,14 +10,25 @@ public struct SSEHubConfiguration: Sendable {
     public var minimumInterval: TimeAmount
     /// The longest time a stream stays silent: a `: keepalive` comment is sent after it.
     public var keepaliveInterval: TimeAmount
+    /// A tick that reaches a stream at most this long before its ``minimumInterval`` has passed
+    /// (ticks jitter) has it sent exactly when due. An earlier tick leaves it to the next tick,
+    /// which then sends the freshest value at once instead of one already old.
+    public var earlyTickWindow: TimeAmount
+    /// When no tick comes after an early one, the stream is sent this long after it was due.
+    public var lateTickGrace: TimeAmount
 
-    /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s.
+    /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
+    /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks).
     public init(
         retryMilliseconds: Int = 3000,
         reconnectRetryMilliseconds: Int = 250,
         minimumInterval: TimeAmount = .seconds(1),
-        keepaliveInterval: TimeAmount = .seconds(15)
+        keepaliveInterval: TimeAmount = .seconds(15),
+        earlyTickWindow: TimeAmount = .milliseconds(50),
+        lateTickGrace: TimeAmount = .milliseconds(250)
     ) {
+        self.earlyTickWindow = earlyTickWindow
+        self.lateTickGrace = lateTickGrace
         self.retryMilliseconds = retryMilliseconds
         self.reconnectRetryMilliseconds = reconnectRetryMilliseconds
         self.minimumInterval = minimumInterval

@@ -16,6 +16,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         var deferred: [SSEStream] = []
         var deferredDue: NIODeadline = .distantFuture
         var deferTimer: Scheduled<Void>?
+        var deferTimerDeadline: NIODeadline = .distantFuture
     }
 
     let eventLoop: any EventLoop
@@ -28,6 +29,8 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Scratch arrays reused by every walk (no allocation per tick once grown).
     private var touched: [SSEStream] = []
     private var ending: [SSEStream] = []
+    /// A walk wrote (and flushed) a latest value.
+    private var wroteInWalk = false
 
     init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics) {
         self.eventLoop = eventLoop
@@ -42,14 +45,15 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         stream.writer = writer
         let now = NIODeadline.now()
-        var buffer = writer.channel.allocator.buffer(capacity: 96)
+        var buffer = writer.makeBuffer(capacity: 96)
         SSEEncoder.writeRetry(milliseconds: self.configuration.retryMilliseconds, into: &buffer)
         let group = self.events[stream.eventID]
         let first = stream.initial ?? group?.resolver?(stream.key)
+        stream.initial = nil
         if self.closed {
             SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
             SSEEncoder.writeComment("reconnect", into: &buffer)
-            writer.write(buffer, flush: false)
+            writer.write(consume buffer, flush: false)
             stream.ended = true
             writer.finish()
             return
@@ -57,7 +61,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         switch first {
         case .final(let event):
             self.encode(event, for: stream, into: &buffer)
-            writer.write(buffer, flush: false)
+            writer.write(consume buffer, flush: false)
             stream.ended = true
             writer.finish()
             return
@@ -68,7 +72,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         case nil:
             break
         }
-        writer.write(buffer, flush: true)
+        writer.write(consume buffer, flush: true)
         stream.lastWriteAt = now
 
         self.nextID &+= 1
@@ -90,16 +94,17 @@ final class SSELoopRegistry: @unchecked Sendable {
     func drain(_ stream: SSEStream) {
         self.eventLoop.assertInEventLoop()
         guard !stream.ended, let writer = stream.writer else { return }
-        var buffer = writer.channel.allocator.buffer(capacity: 48)
+        var buffer = writer.makeBuffer(capacity: 48)
         SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
         SSEEncoder.writeComment("reconnect", into: &buffer)
-        writer.write(buffer, flush: false)
+        writer.write(consume buffer, flush: false)
         self.end(stream)
     }
 
     /// Writability changed; when writable again, send the latest value a slow reader missed.
     func writabilityChanged(_ stream: SSEStream, isWritable: Bool) {
         self.eventLoop.assertInEventLoop()
+        stream.writable = isWritable
         guard isWritable, stream.pending, !stream.ended, let writer = stream.writer else { return }
         stream.pending = false
         guard let resolver = self.events[stream.eventID]?.resolver, let update = resolver(stream.key) else { return }
@@ -126,15 +131,11 @@ final class SSELoopRegistry: @unchecked Sendable {
             let urgent = urgentKeys?.contains(stream.key) ?? false
             let due = now - stream.lastSentAt >= interval
             if !urgent && !due {
-                if !stream.deferred, stream.writer != nil {
-                    stream.deferred = true
-                    group.deferred.append(stream)
-                    group.deferredDue = min(group.deferredDue, stream.lastSentAt + interval)
-                }
+                if stream.writer != nil { self.deferStream(stream, in: group, now: now) }
                 continue
             }
             guard let writer = stream.writer else { continue }
-            let writable = writer.isWritable
+            let writable = stream.writable
             if !writable && !urgent {
                 stream.pending = true
                 continue
@@ -156,8 +157,25 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.scheduleDeferred(eventID: eventID, group: group)
     }
 
+    /// Puts a stream that is not due yet in its event's deferred list: due within the early-tick
+    /// window, it goes out exactly when due; otherwise a later tick sends it, or the timer does
+    /// at due + grace if no tick comes.
+    private func deferStream(_ stream: SSEStream, in group: EventStreams, now: NIODeadline) {
+        let dueAt = stream.lastSentAt + self.configuration.minimumInterval
+        let sendAt = dueAt - now <= self.configuration.earlyTickWindow ? dueAt : dueAt + self.configuration.lateTickGrace
+        group.deferredDue = min(group.deferredDue, sendAt)
+        guard !stream.deferred else { return }
+        stream.deferred = true
+        group.deferred.append(stream)
+    }
+
     private func scheduleDeferred(eventID: String, group: EventStreams) {
-        guard !group.deferred.isEmpty, group.deferTimer == nil else { return }
+        guard !group.deferred.isEmpty else { return }
+        if group.deferTimer != nil {
+            guard group.deferredDue < group.deferTimerDeadline else { return }
+            group.deferTimer?.cancel()
+        }
+        group.deferTimerDeadline = group.deferredDue
         group.deferTimer = self.eventLoop.scheduleTask(deadline: group.deferredDue) {
             self.sendDeferred(eventID: eventID)
         }
@@ -167,6 +185,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     private func sendDeferred(eventID: String) {
         guard let group = self.events[eventID] else { return }
         group.deferTimer = nil
+        group.deferTimerDeadline = .distantFuture
         let waiting = group.deferred
         group.deferred.removeAll(keepingCapacity: true)
         group.deferredDue = .distantFuture
@@ -180,12 +199,10 @@ final class SSELoopRegistry: @unchecked Sendable {
             stream.deferred = false
             guard !stream.ended, let writer = stream.writer else { continue }
             if now - stream.lastSentAt < interval {
-                stream.deferred = true
-                group.deferred.append(stream)
-                group.deferredDue = min(group.deferredDue, stream.lastSentAt + interval)
+                self.deferStream(stream, in: group, now: now)
                 continue
             }
-            guard writer.isWritable else {
+            guard stream.writable else {
                 stream.pending = true
                 continue
             }
@@ -208,19 +225,19 @@ final class SSELoopRegistry: @unchecked Sendable {
             guard let writer = stream.writer else { continue }
             switch update {
             case .final(let event):
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
                 self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
+                writer.write(consume buffer, flush: false)
                 self.ending.append(stream)
             case .latest(let event):
                 // A slow reader gets no backlog: it will see the latest state when it catches up.
-                guard writer.isWritable else {
+                guard stream.writable else {
                     stream.pending = true
                     continue
                 }
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
                 self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
+                writer.write(consume buffer, flush: false)
                 stream.lastWriteAt = now
                 self.touched.append(stream)
             }
@@ -235,9 +252,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         for stream in group.streams.values where stream.key == key {
             guard let writer = stream.writer else { continue }
             if let event {
-                var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
                 self.encode(event, for: stream, into: &buffer)
-                writer.write(buffer, flush: false)
+                writer.write(consume buffer, flush: false)
             }
             self.ending.append(stream)
         }
@@ -253,6 +270,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         for group in self.events.values {
             group.deferTimer?.cancel()
             group.deferTimer = nil
+            group.deferTimerDeadline = .distantFuture
             for stream in group.streams.values { self.ending.append(stream) }
         }
         for stream in self.ending { self.drain(stream) }
@@ -275,23 +293,24 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Writes a final event (unflushed); the stream ends after the walk's flush.
     private func sendFinal(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter) {
-        var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+        var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
         self.encode(event, for: stream, into: &buffer)
-        writer.write(buffer, flush: false)
+        writer.write(consume buffer, flush: false)
         self.ending.append(stream)
     }
 
-    /// Writes a latest value (unflushed) unless it is the one the stream has already.
+    /// Writes and flushes a latest value unless it is the one the stream has already: one write
+    /// and one flush per stream, nothing left for the walk's end.
     private func sendLatest(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter, now: NIODeadline) {
         let hash = SSEStream.hash(event)
         guard hash != stream.lastHash else { return }
-        var buffer = writer.channel.allocator.buffer(capacity: 64 + event.data.utf8.count)
+        var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
         self.encode(event, for: stream, into: &buffer)
-        writer.write(buffer, flush: false)
+        writer.write(consume buffer, flush: true)
         stream.lastHash = hash
         stream.lastSentAt = now
         stream.lastWriteAt = now
-        self.touched.append(stream)
+        self.wroteInWalk = true
     }
 
     private func encode(_ event: SSEEvent, for stream: SSEStream, into buffer: inout ByteBuffer) {
@@ -302,7 +321,8 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Flushes every touched channel once, ends the streams queued for ending, records the lag.
     private func finishWalk(receivedAt: ContinuousClock.Instant?) {
-        let wrote = !self.touched.isEmpty || !self.ending.isEmpty
+        let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty
+        self.wroteInWalk = false
         for stream in self.touched where !stream.ended {
             stream.writer?.flush()
         }
@@ -349,10 +369,10 @@ final class SSELoopRegistry: @unchecked Sendable {
         let now = NIODeadline.now()
         for group in self.events.values {
             for stream in group.streams.values where now - stream.lastWriteAt >= age {
-                guard let writer = stream.writer, writer.isWritable else { continue }
-                var buffer = writer.channel.allocator.buffer(capacity: 16)
+                guard let writer = stream.writer, stream.writable else { continue }
+                var buffer = writer.makeBuffer(capacity: 16)
                 SSEEncoder.writeComment("keepalive", into: &buffer)
-                writer.write(buffer, flush: true)
+                writer.write(consume buffer, flush: true)
                 stream.lastWriteAt = now
             }
         }

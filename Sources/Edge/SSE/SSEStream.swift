@@ -7,8 +7,8 @@ import NIOCore
 final class SSEStream: @unchecked Sendable {
     let eventID: String
     let key: Int
-    /// The update to send first, if the route already knew it.
-    let initial: SSEStreamUpdate?
+    /// The update to send first, if the route already knew it; dropped once sent.
+    var initial: SSEStreamUpdate?
 
     /// Set in `start`, on the loop.
     var writer: HTTPBodyStreamWriter?
@@ -22,6 +22,9 @@ final class SSEStream: @unchecked Sendable {
     var lastWriteAt: NIODeadline = .distantPast
     /// Hash of the last latest-value sent, to send only changes.
     var lastHash: Int?
+    /// The channel's writability as its hook last reported it: the walks read this flag instead
+    /// of the channel's atomic (one object less to touch per stream and tick).
+    var writable = true
     /// A newer value could not be sent because the channel was not writable.
     var pending = false
     /// Waiting in its event's deferred list for its minimum interval to pass.
@@ -40,7 +43,11 @@ final class SSEStream: @unchecked Sendable {
     static func hash(_ event: SSEEvent) -> Int {
         var hasher = Hasher()
         hasher.combine(event.name)
-        hasher.combine(event.data)
+        if let changeKey = event.changeKey {
+            hasher.combine(changeKey)
+        } else {
+            hasher.combine(event.data)
+        }
         return hasher.finalize()
     }
 }

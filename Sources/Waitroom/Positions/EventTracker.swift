@@ -77,6 +77,12 @@ public final class EventTracker: Service, Sendable {
     /// The frontier as last read (`0` before the first read).
     public var frontier: Int { self.state.withLock { $0.index?.frontier ?? 0 } }
 
+    /// What positions are computed from: the frontier and the departures counted past it. Local
+    /// positions can only have changed when this did.
+    public var positionBasis: (frontier: Int, departed: Int) {
+        self.state.withLock { ($0.index?.frontier ?? 0, $0.index?.departedCount ?? 0) }
+    }
+
     /// The settings as last read.
     public var settings: EventQueueSettings { self.state.withLock { $0.settings } }
 

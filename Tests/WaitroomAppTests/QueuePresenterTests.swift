@@ -1,0 +1,13 @@
+import Testing
+
+@testable import WaitroomApp
+
+@Suite("Queue presenter")
+struct QueuePresenterTests {
+    @Test(arguments: [nil, 0, 7, 99_999_999, 100_000_000, 100_000_001, 1_795_750_428_912_813, 1_795_750_400_000_013] as [Int64?])
+    func positionJSONMatchesTheContract(ts: Int64?) {
+        let tail = ts.map { ",\"ts\":\($0)" } ?? ""
+        #expect(QueuePresenter.positionJSON(position: 12, eta: 3, ts: ts) == "{\"position\":12,\"etaSeconds\":3\(tail)}")
+        #expect(QueuePresenter.positionJSON(position: 1, eta: nil, ts: ts) == "{\"position\":1,\"etaSeconds\":null\(tail)}")
+    }
+}
