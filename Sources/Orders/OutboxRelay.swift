@@ -38,7 +38,7 @@ public struct OutboxRelay: Service {
                     logger.warning("outbox relay round failed", metadata: ["error": "\(error)"])
                 }
             }
-            if n == 0 { try? await Task.sleep(for: .milliseconds(200)) }
+            if n == 0 { try? await Task.sleep(for: .milliseconds(500)) }
         }
     }
 

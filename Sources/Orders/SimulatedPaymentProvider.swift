@@ -12,10 +12,13 @@ import ServiceLifecycle
 public struct SimulatedPaymentProvider: PaymentProvider {
     private let database: PostgresClient
     private let configuration: OrdersConfiguration
+    private let scheduled: Doorbell?
 
-    public init(database: PostgresClient, configuration: OrdersConfiguration) {
+    /// `scheduled` is rung when a webhook call was scheduled (this process's sender wakes).
+    public init(database: PostgresClient, configuration: OrdersConfiguration, scheduled: Doorbell? = nil) {
         self.database = database
         self.configuration = configuration
+        self.scheduled = scheduled
     }
 
     public func createPayment(orderID: String, amountCents: Int64, simulate: String?) async throws -> String {
@@ -40,6 +43,7 @@ public struct SimulatedPaymentProvider: PaymentProvider {
         guard let id = try rows.first?.decode(String.self, at: 0) else {
             throw OrdersError(.provider, "the simulator made no payment")
         }
+        scheduled?.ring()
         return id
     }
 
@@ -64,28 +68,44 @@ public struct SimulatedPaymentWebhooks: Service {
     private let deliver: Deliver
     private let logger: Logger
     private let isReady: @Sendable () -> Bool
+    private let scheduled: Doorbell
 
+    /// `scheduled`: the doorbell the provider rings when it schedules a call.
     public init(database: PostgresClient, configuration: OrdersConfiguration, logger: Logger,
-                isReady: @escaping @Sendable () -> Bool = { true }, deliver: @escaping Deliver) {
+                isReady: @escaping @Sendable () -> Bool = { true }, scheduled: Doorbell = Doorbell(),
+                deliver: @escaping Deliver) {
         self.database = database
         self.configuration = configuration
         self.deliver = deliver
         self.logger = logger
         self.isReady = isReady
+        self.scheduled = scheduled
     }
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var sent = 0
+            var idle: Duration = .seconds(1)
             if isReady() {
                 do {
                     sent = try await deliverDue()
+                    if sent == 0 { idle = try await untilNextDue() }
                 } catch {
                     logger.warning("payment simulator could not deliver webhooks", metadata: ["error": "\(error)"])
                 }
             }
-            if sent == 0 { try? await Task.sleep(for: .milliseconds(20)) }
+            // Until the next scheduled call, or a new one from this process (at most a second:
+            // other processes schedule too).
+            if sent == 0 { await scheduled.wait(atMost: idle) }
         }
+    }
+
+    /// Time until the earliest undelivered call is due, between 5 ms and 1 s.
+    private func untilNextDue() async throws -> Duration {
+        let rows = try await database.query(
+            "SELECT extract(epoch FROM min(deliver_at) - now()) FROM sim_deliveries WHERE delivered_at IS NULL")
+        guard let seconds = try rows.first?.decode(Double?.self, at: 0) else { return .seconds(1) }
+        return .milliseconds(Int64(min(1_000, max(5, seconds * 1_000))))
     }
 
     /// Delivers what is due now; returns how many calls it made.

@@ -60,12 +60,13 @@ public enum WorkerApp {
             simulatedLatency: .milliseconds(configuration.paymentLatencyMilliseconds),
             simulatedDuplicateRate: configuration.paymentDuplicateRate)
         let poster = HTTPPoster(group: group)
+        let paymentScheduled = Doorbell()
         let postgresConfiguration = try PostgresConfiguration(url: configuration.databaseURL)
         let provider: any PaymentProvider = configuration.paymentProvider == "http"
             ? HTTPPaymentProvider(baseURL: configuration.paymentURL ?? "", apiKey: configuration.paymentAPIKey) { url, body, headers in
                 try await poster.exchange(url, body: body, headers: headers)
             }
-            : SimulatedPaymentProvider(database: database, configuration: ordersConfiguration)
+            : SimulatedPaymentProvider(database: database, configuration: ordersConfiguration, scheduled: paymentScheduled)
         let coordinator = OrderCoordinator(
             database: database, provider: provider,
             configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete },
@@ -93,7 +94,8 @@ public enum WorkerApp {
         let selfHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
         let webhookURL = "http://\(selfHost):\(configuration.port)/v1/payments/webhook"
         let paymentWebhooks = SimulatedPaymentWebhooks(
-            database: database, configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete }
+            database: database, configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete },
+            scheduled: paymentScheduled
         ) { body, signature in
             let status = try await poster.post(webhookURL, body: body, headers: [("X-Payment-Signature", signature)])
             return (200..<300).contains(status)
