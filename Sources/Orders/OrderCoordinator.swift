@@ -52,13 +52,13 @@ public final class OrderCoordinator: Service, Sendable {
     }
 
     public func run() async throws {
-        let wake = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let wake = Doorbell()
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let listen {
                 group.addTask { [logger] in
                     while !Task.isCancelled {
                         do {
-                            for await _ in try await listen() { wake.continuation.yield() }
+                            for await _ in try await listen() { wake.ring() }
                         } catch {
                             logger.debug("order notifications unavailable; polling", metadata: ["error": "\(error)"])
                         }
@@ -84,12 +84,7 @@ public final class OrderCoordinator: Service, Sendable {
                     }
                     if claimed < configuration.claimBatch {
                         // Wait for a notification or the poll interval, whichever comes first.
-                        await withTaskGroup(of: Void.self) { waiter in
-                            waiter.addTask { var it = wake.stream.makeAsyncIterator(); _ = await it.next() }
-                            waiter.addTask { [configuration] in try? await Task.sleep(for: configuration.pollInterval) }
-                            await waiter.next()
-                            waiter.cancelAll()
-                        }
+                        await wake.wait(atMost: configuration.pollInterval)
                     }
                 }
             }
