@@ -16,6 +16,10 @@ BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 [ -x "$BIN" ] || { echo "release build needed (make release)"; exit 1; }
 # shellcheck disable=SC1091
 source .local/env
+# A Redis database of its own, emptied first: the workers then run admission for this run's
+# event only, not for whatever other runs left in database 0.
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6391/7}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p 6391 -n 7 flushdb >/dev/null; fi
 WORK=$(mktemp -d /tmp/waitroom-bench-orders.XXXXXX)
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-orders-$$

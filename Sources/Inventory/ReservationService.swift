@@ -43,11 +43,15 @@ public final class ReservationService: Sendable {
     private let soldOutReported = Mutex<Set<String>>([])
     private let batcher: InventoryBatcher
     private let metrics: ReservationMetrics
+    /// Lock sets of reservations made or seen here: they never change, and a release or confirm
+    /// usually comes back to the process that made the hold (keep-alive), so most need no lookup.
+    private let lockSets = LockSetCache(capacity: 200_000)
 
     /// `soldOut` is called (once per event and process) when every class of an event is sold
-    /// and no live hold can give tickets back.
-    public init(database: PostgresClient, configuration: ReservationConfiguration = .init(), logger: Logger,
-                soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
+    /// and no live hold can give tickets back. `batchDatabase` (default: `database`) carries the
+    /// combined transactions: a pool of their own keeps them from queueing behind other queries.
+    public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, configuration: ReservationConfiguration = .init(),
+                logger: Logger, soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.database = database
         self.configuration = configuration
         self.logger = logger
@@ -58,8 +62,9 @@ public final class ReservationService: Sendable {
                                        + configuration.lockTimeout.components.attoseconds / 1_000_000_000_000_000))
         let hold = configuration.holdSeconds
         let limit = configuration.ticketsPerAdmission
+        let batchDatabase = batchDatabase ?? database
         self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize) { lockSet, operations in
-            try await Self.apply(operations, on: lockSet, database: database, lockTimeoutMs: lockTimeoutMs,
+            try await Self.apply(operations, on: lockSet, database: batchDatabase, lockTimeoutMs: lockTimeoutMs,
                                  holdSeconds: hold, ticketLimit: limit, metrics: metrics)
         }
     }
@@ -77,7 +82,9 @@ public final class ReservationService: Sendable {
         let operation = InventoryOperation(
             op: .reserve, holder: holder, key: idempotencyKey, hash: Self.requestHash(canonical),
             id: Self.newID(prefix: "r_"), items: items.map { .init(c: $0.ticketClassId, q: $0.quantity) })
-        let outcome = try await batcher.submit(operation, on: .init(eventID: eventID, classIDs: items.map(\.ticketClassId)))
+        let lockSet = InventoryBatcher.LockSet(eventID: eventID, classIDs: items.map(\.ticketClassId))
+        let outcome = try await batcher.submit(operation, on: lockSet)
+        if outcome.status == 201, let id = outcome.body?.reservationId { lockSets.insert(id, lockSet) }
         metrics.count(.reserve, outcome)
         if outcome.error == "insufficient_inventory" { await checkSoldOut(eventID: eventID) }
         return outcome
@@ -145,11 +152,16 @@ public final class ReservationService: Sendable {
     static let notFound = InventoryOutcome(status: 404, error: "reservation_not_found", message: "no such reservation")
 
     private func lockSet(of reservationID: String, eventID: String, holder: Int64) async throws -> InventoryBatcher.LockSet? {
+        // A cached lock set may belong to another event or holder: the batch function checks both
+        // (404 from there), so the cache can only save a lookup, never grant access.
+        if let cached = lockSets.get(reservationID), cached.eventID == eventID { return cached }
         let rows = try await database.query(
             "SELECT array_to_string(class_ids, ',') FROM reservations WHERE id = $1 AND event_id = $2 AND holder = $3",
             [.string(reservationID), .string(eventID), .int(holder)])
         guard let classes = try rows.first?.decode(String.self, at: 0) else { return nil }
-        return .init(eventID: eventID, classIDs: classes.split(separator: ",").map(String.init))
+        let lockSet = InventoryBatcher.LockSet(eventID: eventID, classIDs: classes.split(separator: ",").map(String.init))
+        lockSets.insert(reservationID, lockSet)
+        return lockSet
     }
 
     private struct BatchReply: Decodable {

@@ -41,8 +41,14 @@ public enum WorkerApp {
             joinRatePerAddress: configuration.joinRatePerAddress > 0 ? configuration.joinRatePerAddress : nil,
             abandonAfterSeconds: configuration.abandonAfterSeconds, logger: logger)
 
+        // The inventory's combined transactions get connections of their own (a batch must not
+        // wait behind lookups for a pooled connection while requests queue behind it).
+        var batchPool = try PostgresConfiguration(url: configuration.databaseURL)
+        batchPool.poolSize = 4
+        batchPool.metricsPoolName = "inventory-batches"
+        let batchDatabase = PostgresClient(configuration: batchPool, logger: logger)
         let reservations = ReservationService(
-            database: database, configuration: configuration.reservations, logger: logger,
+            database: database, batchDatabase: batchDatabase, configuration: configuration.reservations, logger: logger,
             soldOut: { event in
                 do {
                     _ = try await store.markSoldOut(event: event)
@@ -167,6 +173,7 @@ public enum WorkerApp {
         await hub.close()
         await redis.close()
         await database.close()
+        await batchDatabase.close()
         try await group.shutdownGracefully()
         logger.info("worker stopped")
     }

@@ -82,3 +82,18 @@ import Testing
         }
     }
 }
+
+@Suite("Lock set cache") struct LockSetCacheTests {
+    @Test func boundedAndKeepsWhatIsUsed() {
+        let cache = LockSetCache(capacity: 4)
+        let set = { (i: Int) in InventoryBatcher.LockSet(eventID: "e", classIDs: ["c\(i)"]) }
+        cache.insert("a", set(1))
+        cache.insert("b", set(2))
+        #expect(cache.get("a") == set(1))
+        for i in 0..<10 { cache.insert("x\(i)", set(i)) }
+        #expect(cache.count <= 4)
+        #expect(cache.get("b") == nil)
+        #expect(cache.get("x9") == set(9))
+        #expect(cache.get("missing") == nil)
+    }
+}
