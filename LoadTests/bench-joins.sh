@@ -14,7 +14,7 @@ BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "release builds needed (make release load-build)"; exit 1; }
 # shellcheck disable=SC1091
-source .local/env
+if [ -f .local/env ]; then source .local/env; else eval "$(scripts/services.sh env)"; fi
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-joins-$$
 WAITROOM_PORT=$PORT WAITROOM_PROCESSES=2 WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \
