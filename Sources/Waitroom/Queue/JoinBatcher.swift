@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -8,6 +9,8 @@ import Synchronization
 public final class JoinBatcher: Sendable {
     private let store: QueueStore
     private let state: Mutex<JoinBatchStateMachine<EventLoopPromise<JoinResult>>>
+    /// Script calls made; `waitroom_joins_total` / this is the mean batch size.
+    private let batches = Counter(label: "waitroom_join_batches_total")
 
     /// A batcher over `store`; at most `maxBatch` joins per script call.
     public init(store: QueueStore, maxBatch: Int = 256) {
@@ -39,6 +42,7 @@ public final class JoinBatcher: Sendable {
 
     private func send(_ batch: JoinBatchStateMachine<EventLoopPromise<JoinResult>>.Batch) {
         let entries = batch.entries
+        batches.increment()
         store.joinBatch(event: batch.event, userIds: entries.map(\.userId)).whenComplete { result in
             switch result {
             case .success(let results):
