@@ -49,6 +49,7 @@ let package = Package(
         // Domain: no HTTP.
         .target(name: "Waitroom", dependencies: [
             "Redis", "Tokens",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

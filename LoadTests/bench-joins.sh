@@ -14,13 +14,20 @@ BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "release builds needed (make release load-build)"; exit 1; }
 # shellcheck disable=SC1091
-source .local/env
+if [ -f .local/env ]; then source .local/env; else eval "$(scripts/services.sh env)"; fi
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-joins-$$
 WAITROOM_PORT=$PORT WAITROOM_PROCESSES=2 WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \
   WAITROOM_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>&1 &
 PID=$!
-trap 'kill -TERM $PID 2>/dev/null || true' EXIT
+# The bench event's places (hundreds of thousands) are dropped at the end, so runs do not pile up
+# in the shared Redis (memory, AOF rewrites that slow the next run down).
+cleanup() {
+  kill -TERM $PID 2>/dev/null || true
+  redis-cli -u "$WAITROOM_REDIS_URL" --scan --pattern "wr:{$EVENT}:*" | xargs -r redis-cli -u "$WAITROOM_REDIS_URL" unlink >/dev/null || true
+  redis-cli -u "$WAITROOM_REDIS_URL" srem wr:events "$EVENT" >/dev/null || true
+}
+trap cleanup EXIT
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.2; done
 admin() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" --data "$3" "http://127.0.0.1:$PORT$2" >/dev/null; }
 admin PUT "/v1/admin/events/$EVENT" '{"name":"joins","ticketClasses":[{"id":"ga","name":"GA","capacity":1000000,"priceCents":100}],"admission":{"ratePerSecond":1,"maxActive":1000000,"sessionSeconds":600}}'

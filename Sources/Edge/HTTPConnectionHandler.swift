@@ -243,14 +243,30 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             promise.futureResult.assumeIsolated().whenComplete { result in
                 self.pendingTask = nil
-                guard case .responding = self.state else { return }  // the connection went away
-                switch result {
-                case .success(let response):
-                    self.respond(info, response)
-                case .failure(let error):
-                    self.respond(info, error: error, logger: logger)
-                }
+                self.complete(info, result, logger: logger)
             }
+        case .future(let handler):
+            let future: EventLoopFuture<HTTPResponse>
+            do {
+                future = try handler(request, requestContext)
+            } catch {
+                self.respond(info, error: error, logger: logger)
+                return
+            }
+            future.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+                self.complete(info, result, logger: logger)
+            }
+        }
+    }
+
+    /// Answers with the outcome of an asynchronous handler, unless the connection went away.
+    private func complete(_ info: RequestInfo, _ result: Result<HTTPResponse, any Error>, logger: Logger) {
+        guard case .responding = self.state else { return }
+        switch result {
+        case .success(let response):
+            self.respond(info, response)
+        case .failure(let error):
+            self.respond(info, error: error, logger: logger)
         }
     }
 

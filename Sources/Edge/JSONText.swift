@@ -1,9 +1,16 @@
 import NIOCore
 
-/// Small hand-written JSON output for the hot error and health paths (no encoder round trip).
-enum JSONText {
+/// Small hand-written JSON output for the hot paths (no encoder round trip).
+public enum JSONText {
     /// Appends `value` as a quoted JSON string.
-    static func appendString(_ value: String, to out: inout String) {
+    public static func appendString(_ value: String, to out: inout String) {
+        // Most strings (ids, tokens, state names) need no escape: one append.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out.append("\"")
+            out.append(value)
+            out.append("\"")
+            return
+        }
         out.append("\"")
         for scalar in value.unicodeScalars {
             switch scalar {

@@ -94,6 +94,11 @@ public struct Router: Sendable {
         self.on(.POST, pattern, ids: ids, .async(handler))
     }
 
+    /// Registers a `POST` route answered through a future on the connection's event loop.
+    public mutating func post(_ pattern: String, ids: PathIDPolicy = .all, future handler: @escaping FutureHTTPHandler) {
+        self.on(.POST, pattern, ids: ids, .future(handler))
+    }
+
     /// Registers an asynchronous `PUT` route.
     public mutating func put(_ pattern: String, ids: PathIDPolicy = .all, _ handler: @escaping HTTPHandler) {
         self.on(.PUT, pattern, ids: ids, .async(handler))

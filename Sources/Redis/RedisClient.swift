@@ -47,13 +47,21 @@ public final class RedisClient: Sendable {
     /// Sends one command (name first) and returns its reply; `timeout` overrides
     /// ``RedisConfiguration/commandTimeout``. Error replies are thrown.
     public func send(_ args: [RedisArgument], timeout: TimeAmount? = nil) async throws -> RedisValue {
-        let replies = try await execute([args], timeout: timeout)
-        let reply = replies[0]
-        if case .error(let message) = reply {
-            metrics.commandErrors.increment()
-            throw RedisError(serverMessage: message)
+        try await sendFuture(args, timeout: timeout).get()
+    }
+
+    /// ``send(_:timeout:)`` for callers on an event loop: no task, the reply completes the future
+    /// (on the event loop of the connection it went through). Error replies fail it.
+    public func sendFuture(_ args: [RedisArgument], timeout: TimeAmount? = nil) -> EventLoopFuture<RedisValue> {
+        let metrics = self.metrics
+        return execute([args], timeout: timeout).flatMapThrowing { replies in
+            let reply = replies[0]
+            if case .error(let message) = reply {
+                metrics.commandErrors.increment()
+                throw RedisError(serverMessage: message)
+            }
+            return reply
         }
-        return reply
     }
 
     /// Sends many commands in one write on one connection and returns their replies in order.
@@ -63,7 +71,7 @@ public final class RedisClient: Sendable {
     /// whole fails (timeout, connection lost, unavailable). The timeout covers the whole batch.
     public func pipeline(_ commands: [[RedisArgument]], timeout: TimeAmount? = nil) async throws -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
-        return try await execute(commands, timeout: timeout)
+        return try await execute(commands, timeout: timeout).get()
     }
 
     /// Runs a Lua script with `EVALSHA`; on `NOSCRIPT` it sends `SCRIPT LOAD` and retries once.
@@ -74,16 +82,34 @@ public final class RedisClient: Sendable {
         args: [RedisArgument] = [],
         timeout: TimeAmount? = nil
     ) async throws -> RedisValue {
-        let command: [RedisArgument] = ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)] + keys + args
-        do {
-            return try await send(command, timeout: timeout)
-        } catch let error as RedisError where error.code == .server("NOSCRIPT") {
-            logger.debug("redis: loading script", metadata: ["redis.script": "\(script.sha1)"])
-            let loaded = try await send(["SCRIPT", "LOAD", RedisArgument(script.source)], timeout: timeout)
-            guard loaded.string == script.sha1 else {
-                throw RedisError(code: .protocolError, message: "SCRIPT LOAD returned \(loaded), expected \(script.sha1)")
+        try await evalFuture(script, keys: keys, args: args, timeout: timeout).get()
+    }
+
+    /// ``eval(_:keys:args:timeout:)`` for callers on an event loop: no task.
+    public func evalFuture(
+        _ script: RedisScript,
+        keys: [RedisArgument] = [],
+        args: [RedisArgument] = [],
+        timeout: TimeAmount? = nil
+    ) -> EventLoopFuture<RedisValue> {
+        var built: [RedisArgument] = ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)]
+        built.reserveCapacity(3 + keys.count + args.count)
+        built += keys
+        built += args
+        let command = built
+        return sendFuture(command, timeout: timeout).flatMapError { error in
+            guard let redisError = error as? RedisError, redisError.code == .server("NOSCRIPT") else {
+                return self.failedFuture(error)
             }
-            return try await send(command, timeout: timeout)
+            self.logger.debug("redis: loading script", metadata: ["redis.script": "\(script.sha1)"])
+            return self.sendFuture(["SCRIPT", "LOAD", RedisArgument(script.source)], timeout: timeout)
+                .flatMap { loaded in
+                    guard loaded.string == script.sha1 else {
+                        return self.failedFuture(RedisError(
+                            code: .protocolError, message: "SCRIPT LOAD returned \(loaded), expected \(script.sha1)"))
+                    }
+                    return self.sendFuture(command, timeout: timeout)
+                }
         }
     }
 
@@ -118,24 +144,26 @@ public final class RedisClient: Sendable {
         return slots[start % count]
     }
 
-    private func execute(_ commands: [[RedisArgument]], timeout: TimeAmount?) async throws -> [RedisValue] {
+    private func execute(_ commands: [[RedisArgument]], timeout: TimeAmount?) -> EventLoopFuture<[RedisValue]> {
         let timeout = timeout ?? configuration.commandTimeout
+        let slot = pickSlot()
         let future: EventLoopFuture<[RedisValue]>
-        switch pickSlot().acquire() {
+        switch slot.acquire() {
         case .ready(let connection):
             future = connection.send(commands, timeout: timeout)
         case .pending(let connecting):
             future = connecting.flatMap { $0.send(commands, timeout: timeout) }
         case .failed(let error):
             metrics.commandErrors.increment(by: commands.count)
-            throw error
+            return slot.eventLoop.makeFailedFuture(error)
         }
         metrics.commands.increment(by: commands.count)
-        do {
-            return try await future.get()
-        } catch {
-            metrics.commandErrors.increment(by: commands.count)
-            throw error
-        }
+        let metrics = self.metrics
+        future.whenFailure { _ in metrics.commandErrors.increment(by: commands.count) }
+        return future
+    }
+
+    private func failedFuture<Value>(_ error: any Error) -> EventLoopFuture<Value> {
+        slots[0].eventLoop.makeFailedFuture(error)
     }
 }

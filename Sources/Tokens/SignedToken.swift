@@ -67,7 +67,7 @@ public struct SignedToken: Sendable, Equatable {
         guard let key = keyring.keys.first(where: { $0.id.elementsEqual(keyID) }) else {
             throw TokenError(.badSignature, "unknown signing key")
         }
-        let expected = Crypto.hmacSHA256(key: key.secret, message: body).prefix(macLength)
+        let expected = key.hmac.mac(body).prefix(macLength)
         guard Crypto.constantTimeEquals(expected, mac) else {
             throw TokenError(.badSignature, "signature does not match")
         }

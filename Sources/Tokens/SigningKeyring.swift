@@ -8,6 +8,8 @@ public struct SigningKeyring: Sendable {
         /// A short public id of the key (first 4 bytes of its SHA-256), carried in tokens.
         public let id: [UInt8]
         let secret: [UInt8]
+        /// The secret as a prepared HMAC key (no per-call key setup).
+        let hmac: HMACSHA256Key
     }
 
     public let keys: [Key]
@@ -17,7 +19,7 @@ public struct SigningKeyring: Sendable {
         for s in secrets where s.count < 32 {
             throw TokenError(.invalidKey, "a signing key must have at least 32 bytes, got \(s.count)")
         }
-        keys = secrets.map { Key(id: Array(Crypto.sha256($0).prefix(4)), secret: $0) }
+        keys = secrets.map { Key(id: Array(Crypto.sha256($0).prefix(4)), secret: $0, hmac: HMACSHA256Key(secret: $0)) }
     }
 
     /// Parses the `WAITROOM_SIGNING_KEY` form: base64url secrets separated by commas, newest first.
@@ -53,14 +55,14 @@ public struct SigningKeyring: Sendable {
     /// Signs `message` with the newest key: returns the key id and the MAC.
     public func sign(_ message: some Collection<UInt8>) -> (keyID: [UInt8], mac: [UInt8]) {
         let key = keys[0]
-        return (key.id, Crypto.hmacSHA256(key: key.secret, message: message))
+        return (key.id, key.hmac.mac(message))
     }
 
     /// True when `mac` is the MAC of `message` under the key named `keyID`, compared in constant time.
     public func verify(_ message: some Collection<UInt8>, keyID: some Collection<UInt8>, mac: some Collection<UInt8>) -> Bool {
         let keyID = Array(keyID)
         guard let key = keys.first(where: { $0.id == keyID }) else { return false }
-        return Crypto.constantTimeEquals(Crypto.hmacSHA256(key: key.secret, message: message), mac)
+        return Crypto.constantTimeEquals(key.hmac.mac(message), mac)
     }
 }
 

@@ -18,6 +18,7 @@ struct QueueRoutes: Sendable {
     let catalog: EventCatalog
     let presence = StreamPresence()
     let limiter: AddressRateLimiter?
+    let joinBatcher: JoinBatcher
     let abandonAfterSeconds: Int
     let logger: Logger
     private let joins = Counter(label: "waitroom_joins_total")
@@ -31,12 +32,11 @@ struct QueueRoutes: Sendable {
         self.hub = hub
         self.keyring = keyring
         self.catalog = catalog
+        self.joinBatcher = JoinBatcher(store: store)
         self.limiter = joinRatePerAddress.map { AddressRateLimiter(ratePerSecond: $0, burst: max(1, $0 * 2)) }
         self.abandonAfterSeconds = abandonAfterSeconds
         self.logger = logger
     }
-
-    struct JoinBody: Decodable { var userId: String? }
 
     struct StatusBody: Encodable {
         struct Admission: Encodable { var token: String; var expiresAt: String }
@@ -56,6 +56,31 @@ struct QueueRoutes: Sendable {
             try c.encode(position, forKey: .position)
             try c.encode(etaSeconds, forKey: .etaSeconds)
             try c.encodeIfPresent(admission, forKey: .admission)
+        }
+
+        /// The same JSON as ``encode(to:)`` with `JSONEncoder`, written by hand (the hot path).
+        var json: String {
+            var out = "{"
+            if let ticket {
+                out.append("\"ticket\":")
+                JSONText.appendString(ticket, to: &out)
+                out.append(",")
+            }
+            out.append("\"state\":")
+            JSONText.appendString(state, to: &out)
+            out.append(",\"position\":")
+            out.append(position.map(String.init) ?? "null")
+            out.append(",\"etaSeconds\":")
+            out.append(etaSeconds.map(String.init) ?? "null")
+            if let admission {
+                out.append(",\"admission\":{\"token\":")
+                JSONText.appendString(admission.token, to: &out)
+                out.append(",\"expiresAt\":")
+                JSONText.appendString(admission.expiresAt, to: &out)
+                out.append("}")
+            }
+            out.append("}")
+            return out
         }
     }
 
@@ -86,40 +111,67 @@ struct QueueRoutes: Sendable {
         return Int((Double(position) / rate).rounded(.up))
     }
 
+    private func joinBody(event: String, joined: JoinResult) -> StatusBody {
+        let ticket = SignedToken(purpose: .ticket, eventID: event, sequence: UInt64(joined.seq)).encode(with: keyring)
+        return StatusBody(ticket: ticket, state: QueuePresenter.stateName(joined.state, soldOut: false))
+    }
+
+    private func joinResponse(_ body: StatusBody, joined: JoinResult) -> HTTPResponse {
+        .json(raw: body.json, status: joined.isNew ? .created : .ok)
+    }
+
+    /// The join's answer when it needs no I/O: a waiting place whose position this process's
+    /// loaded tracker knows. `nil` otherwise (then ``joinAnswer(event:joined:)``).
+    func joinAnswerNow(event: String, joined: JoinResult) -> HTTPResponse? {
+        guard joined.state == .waiting, let order = joined.order, let tracker = trackers.loadedTracker(for: event),
+              case .waiting(let position, let eta) = tracker.status(order: order) else { return nil }
+        var body = joinBody(event: event, joined: joined)
+        body.position = position
+        body.etaSeconds = eta
+        return joinResponse(body, joined: joined)
+    }
+
+    /// The join's answer in general: the tracker is loaded first if need be, and a place it
+    /// cannot place (pre-queue, admitted, just departed) is read from Redis.
+    func joinAnswer(event: String, joined: JoinResult) async throws -> HTTPResponse {
+        var body = joinBody(event: event, joined: joined)
+        if joined.state == .waiting, let order = joined.order {
+            let tracker = try await trackers.tracker(for: event)
+            if case .waiting(let position, let eta) = tracker.status(order: order) {
+                body.position = position
+                body.etaSeconds = eta
+            } else if let place = try await store.state(event: event, seq: joined.seq) {
+                body.position = place.position
+                body.etaSeconds = eta(tracker, position: place.position)
+            }
+        } else if joined.state == .admitted, let place = try await store.state(event: event, seq: joined.seq) {
+            body.admission = admission(event: event, order: place.order, expiresAtMs: place.admissionExpiresAtMilliseconds)
+        }
+        return joinResponse(body, joined: joined)
+    }
+
     func register(on router: inout Router, admin: AdminAuthenticator) {
         let routes = self
 
-        router.post("/v1/events/{eventId}/queue") { request, context in
+        // On the event loop, no task: the join goes into this tick's batch (one script call per
+        // event and tick); the answer is built at once when this process's tracker knows the
+        // position (the usual case), else in a task.
+        router.post("/v1/events/{eventId}/queue", future: { request, context in
             let event = try request.pathParameters.require("eventId")
             if let limiter = routes.limiter, let wait = limiter.take(context.remoteAddress?.ipAddress ?? "unknown") {
                 throw HTTPError(.tooManyRequests, code: "rate_limited", message: "too many joins from this address",
                                 headers: ["Retry-After": String(Int(wait.rounded(.up)))])
             }
-            var userId: String?
-            if request.body.readableBytes > 0 {
-                userId = try request.decodeJSON(JoinBody.self).userId
-                if let u = userId, !(1...128).contains(u.utf8.count) {
-                    throw HTTPError(.unprocessableEntity, code: "invalid_user_id", message: "userId must have 1 to 128 bytes")
+            let userId = try JoinRequestBody.userId(from: request.body)
+            let eventLoop = context.eventLoop
+            return routes.joinBatcher.join(event: event, userId: userId, on: eventLoop).flatMap { joined in
+                routes.joins.increment()
+                if let answer = routes.joinAnswerNow(event: event, joined: joined) {
+                    return eventLoop.makeSucceededFuture(answer)
                 }
+                return eventLoop.makeFutureWithTask { try await routes.joinAnswer(event: event, joined: joined) }
             }
-            let joined = try await routes.store.join(event: event, userId: userId)
-            routes.joins.increment()
-            let ticket = SignedToken(purpose: .ticket, eventID: event, sequence: UInt64(joined.seq)).encode(with: routes.keyring)
-            var body = StatusBody(ticket: ticket, state: QueuePresenter.stateName(joined.state, soldOut: false))
-            if joined.state == .waiting, let order = joined.order {
-                let tracker = try await routes.trackers.tracker(for: event)
-                if case .waiting(let position, let eta) = tracker.status(order: order) {
-                    body.position = position
-                    body.etaSeconds = eta
-                } else if let place = try await routes.store.state(event: event, seq: joined.seq) {
-                    body.position = place.position
-                    body.etaSeconds = routes.eta(tracker, position: place.position)
-                }
-            } else if joined.state == .admitted, let place = try await routes.store.state(event: event, seq: joined.seq) {
-                body.admission = routes.admission(event: event, order: place.order, expiresAtMs: place.admissionExpiresAtMilliseconds)
-            }
-            return try .json(body, status: joined.isNew ? .created : .ok)
-        }
+        })
 
         router.get("/v1/events/{eventId}/queue/{ticket}", ids: .only(["eventId"])) { request, _ in
             let (event, seq) = try routes.place(request)
@@ -136,7 +188,7 @@ struct QueueRoutes: Sendable {
             default:
                 break
             }
-            return try .json(body)
+            return .json(raw: body.json)
         }
 
         router.get("/v1/events/{eventId}/queue/{ticket}/stream", ids: .only(["eventId"])) { request, _ in

@@ -45,6 +45,13 @@ final class TrackerRegistry: Service, Sendable {
         return tracker
     }
 
+    /// The tracker of `eventID` when it is running and loaded; `nil` otherwise (then use
+    /// ``tracker(for:)``). For the event loop: no suspension.
+    func loadedTracker(for eventID: String) -> EventTracker? {
+        guard let tracker = trackers.withLock({ $0[eventID] }), tracker.isLoaded else { return nil }
+        return tracker
+    }
+
     private func makeTracker(_ eventID: String) -> EventTracker {
         // The update handler needs the tracker it belongs to; a box breaks the cycle.
         let box = Mutex<EventTracker?>(nil)

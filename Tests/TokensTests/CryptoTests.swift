@@ -67,3 +67,40 @@ import Testing
         #expect(throws: TokenError.self) { try SigningKeyring(configuration: "not base64 !!") }
     }
 }
+
+@Suite struct HMACSHA256KeyTests {
+    @Test func preparedKeyMatchesTheOneShotHMACAcrossManyMessages() {
+        var random = SystemRandomNumberGenerator()
+        for keyLength in [32, 64, 65, 131] {
+            let secret = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let key = HMACSHA256Key(secret: secret)
+            for length in [0, 1, 55, 56, 64, 100, 1000] {
+                let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+                #expect(key.mac(message) == Crypto.hmacSHA256(key: secret, message: message))
+                #expect(key.mac(message) == Crypto.hmacSHA256(key: secret, message: message))  // reused context
+            }
+        }
+    }
+
+    @Test func rfc4231TestCase2() {
+        let key = HMACSHA256Key(secret: Array("Jefe".utf8))
+        #expect(Crypto.hex(key.mac(Array("what do ya want for nothing?".utf8)))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func concurrentCallersGetTheirOwnMACs() async {
+        let secret = Array(repeating: UInt8(7), count: 32)
+        let key = HMACSHA256Key(secret: secret)
+        await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    (0..<500).allSatisfy { n in
+                        let message = Array("m-\(i)-\(n)".utf8)
+                        return key.mac(message) == Crypto.hmacSHA256(key: secret, message: message)
+                    }
+                }
+            }
+            for await ok in group { #expect(ok) }
+        }
+    }
+}

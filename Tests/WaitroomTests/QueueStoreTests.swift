@@ -1,3 +1,4 @@
+import NIOPosix
 import Redis
 import Testing
 import Waitroom
@@ -34,6 +35,70 @@ import Waitroom
         #expect(back.isNew && back.seq == 5)
         let stats = try await store.stats(event: event)
         #expect(stats.joinsTotal == 5 && stats.waiting == 4 && stats.leftTotal == 1)
+    }
+
+    @Test func aBatchOfJoinsIsTheSameAsJoiningOneAfterTheOther() async throws {
+        let client = try await TestSupport.client()
+        let store = QueueStore(client: client)
+        let event = TestSupport.eventID()
+        defer { Task { await TestSupport.cleanUp(event, client: client); await client.close() } }
+        try await store.configure(event: event, settings: Self.settings)
+        _ = try await store.join(event: event, userId: "old")
+        let batch = try await store.joinBatch(event: event, userIds: ["a", nil, "old", "a", "b", nil, "b"]).get()
+        #expect(batch == [
+            JoinResult(seq: 2, order: 2, state: .waiting, isNew: true),
+            JoinResult(seq: 3, order: 3, state: .waiting, isNew: true),
+            JoinResult(seq: 1, order: 1, state: .waiting, isNew: false),
+            JoinResult(seq: 2, order: 2, state: .waiting, isNew: false),
+            JoinResult(seq: 4, order: 4, state: .waiting, isNew: true),
+            JoinResult(seq: 5, order: 5, state: .waiting, isNew: true),
+            JoinResult(seq: 4, order: 4, state: .waiting, isNew: false),
+        ])
+        try await store.leave(event: event, seq: 2)
+        let again = try await store.joinBatch(event: event, userIds: ["a", "a"]).get()
+        #expect(again == [JoinResult(seq: 6, order: 6, state: .waiting, isNew: true),
+                          JoinResult(seq: 6, order: 6, state: .waiting, isNew: false)])
+        let stats = try await store.stats(event: event)
+        #expect(stats.joinsTotal == 6 && stats.waiting == 5 && stats.lastSeq == 6)
+        #expect(try await store.state(event: event, seq: 5)?.position == 4)
+    }
+
+    @Test func theBatcherGathersConcurrentJoinsIntoFewCalls() async throws {
+        let client = try await TestSupport.client()
+        let store = QueueStore(client: client)
+        let batcher = JoinBatcher(store: store, maxBatch: 8)
+        let events = [TestSupport.eventID() + "-a", TestSupport.eventID() + "-b"]
+        defer { Task { for event in events { await TestSupport.cleanUp(event, client: client) }; await client.close() } }
+        for event in events { try await store.configure(event: event, settings: Self.settings) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Submitted from the event loop in one go: one tick, so batches of up to 8 per event.
+        let futures = try await loop.submit {
+            (0..<50).map { i in batcher.join(event: events[i % 2], userId: i % 5 == 0 ? nil : "u\(i % 20)", on: loop) }
+        }.get()
+        var results: [JoinResult] = []
+        for future in futures { results.append(try await future.get()) }
+        for (index, event) in events.enumerated() {
+            let mine = results.enumerated().filter { $0.offset % 2 == index }.map(\.element)
+            let users = (0..<50).filter { $0 % 2 == index }.map { $0 % 5 == 0 ? nil : "u\($0 % 20)" }
+            // One place per user, anonymous joins always new, seqs dense.
+            var seqOfUser: [String: Int] = [:]
+            for (user, result) in zip(users, mine) {
+                if let user {
+                    if let seen = seqOfUser[user] { #expect(result.seq == seen && !result.isNew) } else {
+                        seqOfUser[user] = result.seq
+                        #expect(result.isNew)
+                    }
+                } else {
+                    #expect(result.isNew)
+                }
+            }
+            let fresh = mine.filter(\.isNew).map(\.seq).sorted()
+            #expect(fresh == Array(1...fresh.count))
+            #expect(try await store.stats(event: event).joinsTotal == fresh.count)
+        }
+        await #expect(throws: WaitroomError.self) {
+            try await batcher.join(event: TestSupport.eventID() + "-none", userId: nil, on: loop).get()
+        }
     }
 
     @Test func unknownEventAndSoldOutAreErrors() async throws {

@@ -75,39 +75,88 @@ public enum QueueScripts {
         return {'OK', created, open and 1 or 0}
         """)
 
-    /// `join(userId or '', now)`. Sold out → `{'SOLD_OUT'}`; no configuration → `{'NOT_CONFIGURED'}`.
-    /// A known `userId` whose place has not left/been abandoned gets that place again (isNew 0).
-    /// Else a new seq: before opening into the pre-queue (order 0 = not drawn yet), after opening
-    /// into the line with order = seq. Returns `{'OK', seq, order, state, isNew}`.
+    /// `join(now, userId1, userId2, …)`: the joins of one batch, in order (`''` = anonymous).
+    /// Sold out → `{'SOLD_OUT'}`; no configuration → `{'NOT_CONFIGURED'}` (for the whole batch).
+    /// A known `userId` whose place has not left/been abandoned gets that place again (isNew 0),
+    /// also when it appears twice in one batch. Else a new seq: before opening into the pre-queue
+    /// (order 0 = not drawn yet), after opening into the line with order = seq. Returns
+    /// `{'OK', seq, order, state, isNew, seq, order, state, isNew, …}`, four values per userId.
+    /// The new places of a batch cost one call per key (multi-member `HSET`/`ZADD`), not one per join.
     public static let join = script("""
-        local now = now_or_time(ARGV[2])
         local cfg = redis.call('HMGET', p .. 'cfg', 'rate', 'soldOut', 'open')
         if not cfg[1] then return {'NOT_CONFIGURED'} end
         if cfg[2] == '1' then return {'SOLD_OUT'} end
         local open = cfg[3] == '1'
-        local user = ARGV[1]
-        if user ~= '' then
-          local existing = redis.call('HGET', p .. 'users', user)
-          if existing then
-            local st = redis.call('HGET', p .. 'state', existing)
-            if st ~= 'l' and st ~= 'x' then
-              return {'OK', tonumber(existing), order_of(existing, open), st, 0}
+        local count = #ARGV - 1
+        local named = {}
+        for i = 2, count + 1 do
+          if ARGV[i] ~= '' then named[#named + 1] = ARGV[i] end
+        end
+        -- known[user] = {seq, order, state} of a place the user keeps
+        local known = {}
+        if #named > 0 then
+          local seqs = redis.call('HMGET', p .. 'users', unpack(named))
+          for j = 1, #named do
+            local existing = seqs[j]
+            if existing and not known[named[j]] then
+              local st = redis.call('HGET', p .. 'state', existing)
+              if st ~= 'l' and st ~= 'x' then
+                known[named[j]] = {tonumber(existing), order_of(existing, open), st}
+              end
             end
           end
         end
-        local seq = redis.call('INCR', p .. 'seq')
-        if user ~= '' then redis.call('HSET', p .. 'users', user, seq) end
-        redis.call('HSET', p .. 'state', seq, 'w')
-        redis.call('HINCRBY', p .. 'stats', 'joinsTotal', 1)
-        local order = 0
-        if open then
-          order = seq
-          redis.call('ZADD', p .. 'q', seq, seq)
-          redis.call('ZADD', p .. 'seen', fmt(now), seq)
-        else
-          redis.call('ZADD', p .. 'pre', seq, seq)
+        local fresh = 0
+        local counted = {}
+        for i = 2, count + 1 do
+          local user = ARGV[i]
+          if user == '' then
+            fresh = fresh + 1
+          elseif not known[user] and not counted[user] then
+            counted[user] = true
+            fresh = fresh + 1
+          end
         end
-        return {'OK', seq, order, 'w', 1}
+        local out = {'OK'}
+        local seq = 0
+        local score = ''
+        if fresh > 0 then
+          seq = redis.call('INCRBY', p .. 'seq', fresh) - fresh
+          if open then score = fmt(now_or_time(ARGV[1])) end
+        end
+        local users, states, line, seen = {}, {}, {}, {}
+        for i = 2, count + 1 do
+          local user = ARGV[i]
+          local place = user ~= '' and known[user]
+          if place then
+            out[#out + 1] = place[1]; out[#out + 1] = place[2]; out[#out + 1] = place[3]; out[#out + 1] = 0
+          else
+            seq = seq + 1
+            local order = open and seq or 0
+            -- one number-to-text conversion per place, not one per argument
+            local text = tostring(seq)
+            if user ~= '' then
+              users[#users + 1] = user; users[#users + 1] = text
+              known[user] = {seq, order, 'w'}
+            end
+            states[#states + 1] = text; states[#states + 1] = 'w'
+            line[#line + 1] = text; line[#line + 1] = text
+            seen[#seen + 1] = score; seen[#seen + 1] = text
+            out[#out + 1] = seq; out[#out + 1] = order; out[#out + 1] = 'w'; out[#out + 1] = 1
+          end
+        end
+        if fresh > 0 then
+          if #users > 0 then redis.call('HSET', p .. 'users', unpack(users)) end
+          redis.call('HSET', p .. 'state', unpack(states))
+          redis.call('HINCRBY', p .. 'stats', 'joinsTotal', fresh)
+          if open then
+            redis.call('ZADD', p .. 'q', unpack(line))
+            redis.call('ZADD', p .. 'seen', unpack(seen))
+          else
+            redis.call('ZADD', p .. 'pre', unpack(line))
+          end
+        end
+        return out
         """)
 
     /// `leave(seq)`: waiting → left (out of the line; a departure `r=l` once open); admitted →

@@ -1,3 +1,4 @@
+import NIOCore
 import Redis
 import Tokens
 
@@ -69,12 +70,40 @@ public struct QueueStore: Sendable {
     /// A new place for `userId` (or for an anonymous caller when `nil`), or that user's existing
     /// place. Throws ``WaitroomError`` `.notConfigured` / `.soldOut`.
     public func join(event: String, userId: String? = nil, now: Int64? = nil) async throws -> JoinResult {
-        let reply = try await run(QueueScripts.join, QueueKeys(event: event), [RedisArgument(userId ?? ""), RedisArgument(now ?? 0)])
-        let items = try Self.status(reply, event: event)
-        guard items.count == 5, let seq = items[1].int, let order = items[2].int,
-              let letter = items[3].string, let state = PlaceState.Kind(rawValue: letter), let isNew = items[4].int
-        else { throw Self.unexpected(reply) }
-        return JoinResult(seq: seq, order: order == 0 ? nil : order, state: state, isNew: isNew == 1)
+        try await joinBatch(event: event, userIds: [userId], now: now).get()[0]
+    }
+
+    /// The joins of one batch (``JoinBatcher``), in order, in one script call: one result per
+    /// entry of `userIds`, as if they had joined one after the other. Fails as a whole with
+    /// ``WaitroomError`` `.notConfigured` / `.soldOut`, or with the Redis error.
+    /// At most ``maxJoinBatch`` entries.
+    public func joinBatch(event: String, userIds: [String?], now: Int64? = nil) -> EventLoopFuture<[JoinResult]> {
+        precondition(!userIds.isEmpty && userIds.count <= Self.maxJoinBatch, "a join batch has 1...\(Self.maxJoinBatch) entries")
+        var args: [RedisArgument] = []
+        args.reserveCapacity(userIds.count + 1)
+        args.append(RedisArgument(now ?? 0))
+        for userId in userIds { args.append(RedisArgument(userId ?? "")) }
+        return client.evalFuture(QueueScripts.join, keys: [RedisArgument(QueueKeys(event: event).prefix)], args: args)
+            .flatMapThrowing { reply in try Self.joinResults(reply, event: event, count: userIds.count) }
+    }
+
+    /// The most joins one script call takes (Lua's `unpack` limits the arguments of one call).
+    public static let maxJoinBatch = 512
+
+    static func joinResults(_ reply: RedisValue, event: String, count: Int) throws -> [JoinResult] {
+        let items = try status(reply, event: event)
+        guard items.count == 1 + 4 * count else { throw unexpected(reply) }
+        var results: [JoinResult] = []
+        results.reserveCapacity(count)
+        var index = 1
+        while index < items.count {
+            guard let seq = items[index].int, let order = items[index + 1].int, let letter = items[index + 2].string,
+                  let state = PlaceState.Kind(rawValue: letter), let isNew = items[index + 3].int
+            else { throw unexpected(reply) }
+            results.append(JoinResult(seq: seq, order: order == 0 ? nil : order, state: state, isNew: isNew == 1))
+            index += 4
+        }
+        return results
     }
 
     /// Leaves: a waiting place is freed (everyone behind moves up), an admitted one is finished
