@@ -31,6 +31,11 @@ export WAITROOM_PAYMENT_LATENCY_MS=1500
 # One key for every start, so tokens stay valid across the restart.
 export WAITROOM_SIGNING_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
 EVENT=crash
+# The outbox relay posts order events to a sink of ours as well as to the log.
+SINK_PORT=${E2E_SINK_PORT:-18483}
+"$(dirname "${BASH_SOURCE[0]}")/sink.py" "$SINK_PORT" "$WORK/sink.jsonl" &
+SINK_PID=$!
+export WAITROOM_OUTBOX_WEBHOOK_URL="http://127.0.0.1:$SINK_PORT/events"
 
 start_server() {
   "$BIN" serve >>"$WORK/server.log" 2>&1 &
@@ -106,6 +111,13 @@ check "no saga step ran twice (one outbox event per order and step)" \
 check "tickets issued once: one code per ticket" test "$(psql_e2e -c "SELECT count(*) FROM order_tickets")" = 40
 check "a new worker replaced the killed one" bash -c "[ \$(pgrep -P $SERVER_PID | wc -l) -eq 2 ]"
 check "waitroomd check after the sagas: invariants hold" "$BIN" check --event "$EVENT"
+completed_at_sink() {
+  python3 -c 'import json, sys; print(len({e["payload"]["orderId"] for e in map(json.loads, open(sys.argv[1])) if e["topic"] == "order.completed"}))' \
+    "$WORK/sink.jsonl" 2>/dev/null || echo 0
+}
+for _ in $(seq 50); do [ "$(completed_at_sink)" = 40 ] && break; sleep 0.1; done
+check "the outbox relay delivered order.completed of every order to the HTTP sink" test "$(completed_at_sink)" = 40
+kill "$SINK_PID" 2>/dev/null
 
 kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 echo "$passed passed, $failed failed"
