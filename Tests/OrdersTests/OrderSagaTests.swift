@@ -273,4 +273,49 @@ import Testing
             #expect(try await relay.relayOnce() == 0)
         }
     }
+
+    struct FailingProvider: PaymentProvider {
+        func createPayment(orderID: String, amountCents: Int64, simulate: String?) async throws -> String {
+            throw OrdersError(.provider, "provider down")
+        }
+        func refund(paymentID: String, amountCents: Int64) async throws { throw OrdersError(.provider, "provider down") }
+    }
+
+    @Test func aStepThatKeepsFailingNeedsAttentionButARefundRetriesForever() async throws {
+        try await withSaga { h in
+            let order = try await h.order(holder: 1)
+            let failing = h.coordinator("a", provider: FailingProvider())
+            let start = ContinuousClock.now
+            while try await !h.value("SELECT needs_attention FROM orders WHERE id = $1", [.string(order)], as: Bool.self) {
+                guard ContinuousClock.now - start < .seconds(10) else { Issue.record("never gave up"); return }
+                try await failing.runOnce()
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await h.value("SELECT attempts FROM orders WHERE id = $1", [.string(order)], as: Int.self) == 3)
+            #expect(try await h.status(order) == "pending")
+            #expect(try await OrderBook(database: h.client).counts(eventID: "gig").needsAttention == 1)
+            // Given up: no coordinator claims it any more.
+            #expect(try await h.coordinator("b").runOnce() == 0)
+
+            // A refund owed (a late payment) is retried however often it fails.
+            let late = try await h.order(holder: 2)
+            _ = try await h.client.query("""
+                UPDATE orders SET status = 'cancelled', refund = 'pending', payment_id = 'pay_x', failure_reason = 'payment_timeout'
+                WHERE id = $1
+                """, [.string(late)])
+            for _ in 0..<6 {
+                _ = try await h.client.query("UPDATE orders SET next_attempt_at = now() WHERE id = $1", [.string(late)])
+                try await failing.runOnce()
+            }
+            #expect(try await h.value("SELECT needs_attention FROM orders WHERE id = $1", [.string(late)], as: Bool.self) == false)
+            #expect(try await h.value("SELECT attempts FROM orders WHERE id = $1", [.string(late)], as: Int.self) == 6)
+            #expect(try await h.value("SELECT refund FROM orders WHERE id = $1", [.string(late)], as: String.self) == "pending")
+            // The tickets of the late one go back by hand here; the checker below must still agree.
+            _ = try await h.client.query("""
+                UPDATE ticket_classes SET sold = sold - 2 WHERE event_id = 'gig';
+                """)
+            _ = try await h.client.query("UPDATE reservations SET status = 'released' WHERE id = (SELECT reservation_id FROM orders WHERE id = $1)",
+                                         [.string(late)])
+        }
+    }
 }
