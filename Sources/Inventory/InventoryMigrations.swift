@@ -173,9 +173,11 @@ public enum InventoryMigrations {
             -- Locks: the holders of keyed operations (advisory, sorted), then the class rows (sorted
             -- by id), then the reservations the batch releases or confirms (sorted by id); every
             -- writer takes them in that order, so batches cannot deadlock. The work is set-based:
-            -- a fixed number of statements per batch reads what the operations need, the decisions
-            -- are made in memory, and the writes go out as one statement per table. Returns the
-            -- outcome of each operation, the classes' stock after the batch and the lock wait.
+            -- the operations are read into arrays by one statement, what they need is read by a
+            -- fixed number of statements, the decisions are made on scalar arrays (PL/pgSQL appends
+            -- to those in place; building jsonb per operation was most of the cost), and the writes
+            -- and the JSON of the outcomes are one statement each. Returns the outcome of each
+            -- operation, the classes' stock after the batch and the lock wait.
             CREATE FUNCTION inventory_apply(p_event text, p_classes text[], p_ops jsonb,
                                             p_hold_seconds integer, p_ticket_limit integer)
             RETURNS jsonb LANGUAGE plpgsql AS $f$
@@ -183,57 +185,54 @@ public enum InventoryMigrations {
                 v_started   timestamptz := clock_timestamp();
                 v_locked    timestamptz;
                 v_now       timestamptz;
-                v_ids       text[] := '{}';
-                v_capacity  integer[] := '{}';
-                v_held      integer[] := '{}';
-                v_sold      integer[] := '{}';
-                v_held0     integer[] := '{}';
-                v_sold0     integer[] := '{}';
-                v_price     bigint[] := '{}';
-                v_seated    boolean[] := '{}';
-                v_row       record;
-                v_op        jsonb;
-                v_item      jsonb;
-                -- Arrays of jsonb, not jsonb arrays: PL/pgSQL appends to them in place.
-                v_results   jsonb[] := '{}';
-                v_classes   jsonb := '[]';
-                v_result    jsonb;
-                v_items     jsonb;
-                v_keys      jsonb;          -- "holder/key" -> {h: request hash, r: stored outcome | i: index in this batch}
-                v_usage     jsonb;          -- "holder" -> tickets held or confirmed
-                v_targets   jsonb;          -- reservation id -> {holder, status, expires, order, items: [{c, q, p}]}
-                v_target    jsonb;
-                v_new_res   jsonb[] := '{}';
-                v_new_items jsonb[] := '{}';
-                v_new_seats jsonb[] := '{}';
-                v_new_keys  jsonb[] := '{}';
-                v_new_ord   jsonb[] := '{}';
-                v_i         integer;
-                v_j         integer;
-                v_cids      text[];
-                v_seat      text;
-                v_entry     jsonb;
-                v_changed   jsonb := '{}';  -- reservation id -> new status
-                v_free      text[] := '{}';
-                v_soldseats text[] := '{}';
-                v_idx       integer;
-                v_qty       integer;
-                v_short     boolean;
-                v_anyseat   boolean;
-                v_holder    bigint;
-                v_key       text;
-                v_id        text;
-                v_wanted    bigint;
-                v_used      bigint;
-                v_amount    bigint;
-                v_seats     text[];
-                v_status    text;
                 v_expires   timestamptz := now() + make_interval(secs => p_hold_seconds);
                 v_expires_text text := inventory_time(now() + make_interval(secs => p_hold_seconds));
+                -- the operations
+                o_kind text[]; o_holder bigint[]; o_key text[]; o_hash text[]; o_id text[]; o_items text[];
+                o_res text[]; o_order text[]; o_method text[]; o_sim text[];
+                -- the classes
+                c_id text[] := '{}'; c_capacity integer[] := '{}'; c_held integer[] := '{}'; c_sold integer[] := '{}';
+                c_held0 integer[]; c_sold0 integer[]; c_price bigint[] := '{}'; c_seated boolean[] := '{}';
+                -- the reservations released or confirmed: items as "class:qty:price;…"
+                t_id text[]; t_holder bigint[]; t_status text[]; t_expires timestamptz[]; t_order text[]; t_items text[];
+                t_changed boolean[];
+                -- keys known (stored, or earlier in this batch): "holder/key", hash, stored outcome or index here
+                k_name text[]; k_hash text[]; k_stored jsonb[]; k_index integer[];
+                -- tickets per holder (the limit)
+                u_holder bigint[]; u_count bigint[];
+                -- outcomes: status, error, message, reservation id, order id, order status,
+                -- items "class:qty[:seat,seat];…", stored outcome of a replay, copy of an earlier one
+                r_status integer[] := '{}'; r_error text[] := '{}'; r_message text[] := '{}'; r_rid text[] := '{}';
+                r_oid text[] := '{}'; r_ostatus text[] := '{}'; r_items text[] := '{}'; r_stored jsonb[] := '{}';
+                r_copy integer[] := '{}';
+                -- writes
+                n_res text[] := '{}'; n_holder bigint[] := '{}'; n_cids text[] := '{}';
+                n_item_res text[] := '{}'; n_item_class text[] := '{}'; n_item_qty integer[] := '{}'; n_item_price bigint[] := '{}';
+                n_seat_res text[] := '{}'; n_seat_class text[] := '{}'; n_seat_id text[] := '{}';
+                n_ord_id text[] := '{}'; n_ord_res text[] := '{}'; n_ord_holder bigint[] := '{}'; n_ord_amount bigint[] := '{}';
+                n_ord_method text[] := '{}'; n_ord_sim text[] := '{}';
+                n_key_index integer[] := '{}';
+                v_free text[] := '{}';
+                v_soldseats text[] := '{}';
+                v_row record;
+                v_i integer; v_j integer; v_n integer; v_idx integer; v_t integer; v_k integer;
+                v_qty integer; v_short boolean; v_anyseat boolean; v_holder bigint; v_key text; v_name text;
+                v_wanted bigint; v_used bigint; v_amount bigint; v_seats text[]; v_status text; v_parts text[];
+                v_part text; v_item text; v_out text; v_cids text; v_results jsonb; v_classes jsonb := '[]';
+                v_kind text; v_error text; v_message text;
             BEGIN
+                SELECT array_agg(o->>'op' ORDER BY n), array_agg((o->>'holder')::bigint ORDER BY n),
+                       array_agg(o->>'key' ORDER BY n), array_agg(o->>'hash' ORDER BY n), array_agg(o->>'id' ORDER BY n),
+                       array_agg((SELECT string_agg((i->>'c') || ':' || (i->>'q'), ';' ORDER BY m)
+                                  FROM jsonb_array_elements(o->'items') WITH ORDINALITY AS x(i, m)) ORDER BY n),
+                       array_agg(o->>'reservation' ORDER BY n), array_agg(o->>'orderId' ORDER BY n),
+                       array_agg(o #>> '{payment,method}' ORDER BY n), array_agg(o #>> '{payment,simulate}' ORDER BY n)
+                INTO o_kind, o_holder, o_key, o_hash, o_id, o_items, o_res, o_order, o_method, o_sim
+                FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS t(o, n);
+                v_n := coalesce(cardinality(o_kind), 0);
+
                 FOR v_holder IN
-                    SELECT DISTINCT (o->>'holder')::bigint FROM jsonb_array_elements(p_ops) o
-                    WHERE o->>'key' IS NOT NULL ORDER BY 1
+                    SELECT DISTINCT h FROM unnest(o_holder, o_key) AS x(h, k) WHERE k IS NOT NULL ORDER BY 1
                 LOOP
                     -- The schema is part of the key: advisory locks are per database, inventories per schema.
                     PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || p_event || '/' || v_holder::text, 7));
@@ -242,251 +241,275 @@ public enum InventoryMigrations {
                     SELECT id, capacity, held, sold, price_cents, seated FROM ticket_classes
                     WHERE event_id = p_event AND id = ANY (p_classes) ORDER BY id FOR UPDATE
                 LOOP
-                    v_ids := v_ids || v_row.id;
-                    v_capacity := v_capacity || v_row.capacity;
-                    v_held := v_held || v_row.held;
-                    v_sold := v_sold || v_row.sold;
-                    v_price := v_price || v_row.price_cents;
-                    v_seated := v_seated || v_row.seated;
+                    c_id := c_id || v_row.id;
+                    c_capacity := c_capacity || v_row.capacity;
+                    c_held := c_held || v_row.held;
+                    c_sold := c_sold || v_row.sold;
+                    c_price := c_price || v_row.price_cents;
+                    c_seated := c_seated || v_row.seated;
                 END LOOP;
-                v_held0 := v_held;
-                v_sold0 := v_sold;
-                -- The reservations this batch changes, locked, with their items.
-                SELECT coalesce(jsonb_object_agg(r.id, jsonb_build_object(
-                           'holder', r.holder, 'status', r.status, 'expires', r.expires_at, 'order', r.order_id,
-                           'items', (SELECT jsonb_agg(jsonb_build_object('c', ri.ticket_class_id, 'q', ri.quantity, 'p', ri.price_cents))
-                                     FROM reservation_items ri WHERE ri.reservation_id = r.id))), '{}')
-                INTO v_targets
+                c_held0 := c_held;
+                c_sold0 := c_sold;
+                SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}'), coalesce(array_agg(r.holder ORDER BY r.id), '{}'),
+                       coalesce(array_agg(r.status ORDER BY r.id), '{}'), coalesce(array_agg(r.expires_at ORDER BY r.id), '{}'),
+                       coalesce(array_agg(r.order_id ORDER BY r.id), '{}'),
+                       coalesce(array_agg((SELECT string_agg(ri.ticket_class_id || ':' || ri.quantity || ':' || ri.price_cents, ';')
+                                           FROM reservation_items ri WHERE ri.reservation_id = r.id) ORDER BY r.id), '{}'),
+                       coalesce(array_agg(false ORDER BY r.id), '{}')
+                INTO t_id, t_holder, t_status, t_expires, t_order, t_items, t_changed
                 FROM (SELECT id, holder, status, expires_at, order_id FROM reservations
-                      WHERE event_id = p_event AND id IN (SELECT o->>'reservation' FROM jsonb_array_elements(p_ops) o
-                                                          WHERE o->>'reservation' IS NOT NULL)
-                      ORDER BY id FOR UPDATE) r;
+                      WHERE event_id = p_event AND id = ANY (o_res) ORDER BY id FOR UPDATE) r;
                 v_locked := clock_timestamp();
                 v_now := v_locked;
 
-                SELECT coalesce(jsonb_object_agg(ik.holder || '/' || ik.key,
-                                                 jsonb_build_object('h', ik.request_hash, 'r', ik.response)), '{}')
-                INTO v_keys
+                SELECT coalesce(array_agg(ik.holder || '/' || ik.key), '{}'), coalesce(array_agg(ik.request_hash), '{}'),
+                       coalesce(array_agg(ik.response), '{}'), coalesce(array_agg(0), '{}')
+                INTO k_name, k_hash, k_stored, k_index
                 FROM idempotency_keys ik
-                JOIN (SELECT DISTINCT (o->>'holder')::bigint AS h, o->>'key' AS k FROM jsonb_array_elements(p_ops) o
-                      WHERE o->>'key' IS NOT NULL) b ON ik.holder = b.h AND ik.key = b.k
+                JOIN (SELECT DISTINCT h, k FROM unnest(o_holder, o_key) AS x(h, k) WHERE k IS NOT NULL) b
+                  ON ik.holder = b.h AND ik.key = b.k
                 WHERE ik.event_id = p_event;
-                v_usage := '{}';
+                u_holder := '{}';
+                u_count := '{}';
                 IF p_ticket_limit > 0 THEN
-                    SELECT coalesce(jsonb_object_agg(u.holder::text, u.n), '{}') INTO v_usage
+                    SELECT coalesce(array_agg(u.holder), '{}'), coalesce(array_agg(u.n), '{}') INTO u_holder, u_count
                     FROM (SELECT r.holder, sum(ri.quantity) AS n
                           FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
                           WHERE r.event_id = p_event AND r.status IN ('held', 'confirmed')
-                            AND r.holder IN (SELECT DISTINCT (o->>'holder')::bigint FROM jsonb_array_elements(p_ops) o
-                                             WHERE o->>'op' = 'reserve')
+                            AND r.holder IN (SELECT h FROM unnest(o_holder, o_kind) AS x(h, k) WHERE k = 'reserve')
                           GROUP BY r.holder) u;
                 END IF;
 
-                FOR v_i IN 0 .. jsonb_array_length(p_ops) - 1 LOOP
-                    v_op := p_ops -> v_i;
-                    v_holder := (v_op->>'holder')::bigint;
-                    v_key := v_op->>'key';
-                    v_result := NULL;
-                    v_entry := CASE WHEN v_key IS NULL THEN NULL ELSE v_keys -> (v_holder || '/' || v_key) END;
-                    IF v_entry IS NOT NULL THEN
-                        IF v_entry->>'h' = v_op->>'hash' THEN
-                            v_result := coalesce(v_entry->'r', v_results[(v_entry->>'i')::integer]) || '{"replayed": true}';
-                        ELSE
-                            v_result := jsonb_build_object('status', 422, 'error', 'idempotency_key_reused',
-                                'message', 'this Idempotency-Key was used with a different request');
+                FOR v_i IN 1 .. v_n LOOP
+                    v_kind := o_kind[v_i];
+                    v_holder := o_holder[v_i];
+                    v_key := o_key[v_i];
+                    r_status := r_status || NULL::integer; r_error := r_error || NULL::text; r_message := r_message || NULL::text;
+                    r_rid := r_rid || NULL::text; r_oid := r_oid || NULL::text; r_ostatus := r_ostatus || NULL::text;
+                    r_items := r_items || NULL::text; r_stored := r_stored || NULL::jsonb; r_copy := r_copy || NULL::integer;
+                    v_error := NULL;
+                    v_message := NULL;
+                    IF v_key IS NOT NULL THEN
+                        v_name := v_holder || '/' || v_key;
+                        v_k := array_position(k_name, v_name);
+                        IF v_k IS NOT NULL THEN
+                            IF k_hash[v_k] = o_hash[v_i] THEN
+                                IF k_index[v_k] > 0 THEN r_copy[v_i] := k_index[v_k]; ELSE r_stored[v_i] := k_stored[v_k]; END IF;
+                            ELSE
+                                r_status[v_i] := 422; r_error[v_i] := 'idempotency_key_reused';
+                                r_message[v_i] := 'this Idempotency-Key was used with a different request';
+                            END IF;
+                            CONTINUE;
                         END IF;
-                        v_results := array_append(v_results, v_result);
-                        CONTINUE;
                     END IF;
 
-                    IF v_op->>'op' = 'reserve' THEN
-                        v_id := v_op->>'id';
+                    IF v_kind = 'reserve' THEN
+                        v_parts := string_to_array(o_items[v_i], ';');
                         v_wanted := 0;
                         v_short := false;
-                        FOR v_j IN 0 .. jsonb_array_length(v_op->'items') - 1 LOOP
-                            v_item := v_op->'items'->v_j;
-                            v_idx := array_position(v_ids, v_item->>'c');
+                        FOREACH v_item IN ARRAY v_parts LOOP
+                            v_idx := array_position(c_id, split_part(v_item, ':', 1));
                             IF v_idx IS NULL THEN
-                                v_result := jsonb_build_object('status', 422, 'error', 'invalid_items',
-                                    'message', format('the event has no ticket class %s', v_item->>'c'));
+                                v_error := 'invalid_items';
+                                v_message := format('the event has no ticket class %s', split_part(v_item, ':', 1));
                                 EXIT;
                             END IF;
-                            v_qty := (v_item->>'q')::integer;
+                            v_qty := split_part(v_item, ':', 2)::integer;
                             v_wanted := v_wanted + v_qty;
-                            IF v_capacity[v_idx] - v_held[v_idx] - v_sold[v_idx] < v_qty THEN v_short := true; END IF;
+                            IF c_capacity[v_idx] - c_held[v_idx] - c_sold[v_idx] < v_qty THEN v_short := true; END IF;
                         END LOOP;
-                        v_used := coalesce((v_usage->>v_holder::text)::bigint, 0);
-                        IF v_result IS NULL AND p_ticket_limit > 0 AND v_used + v_wanted > p_ticket_limit THEN
-                            v_result := jsonb_build_object('status', 409, 'error', 'ticket_limit_exceeded',
-                                'message', format('at most %s tickets per admission; %s already reserved', p_ticket_limit, v_used));
-                        END IF;
-                        IF v_result IS NULL AND v_short THEN
-                            v_result := jsonb_build_object('status', 409, 'error', 'insufficient_inventory',
-                                'message', 'not enough tickets left in a requested class');
-                        END IF;
-                        IF v_result IS NULL THEN
-                            v_usage := v_usage || jsonb_build_object(v_holder::text, v_used + v_wanted);
-                            v_items := '[]';
-                            v_cids := '{}';
-                            FOR v_j IN 0 .. jsonb_array_length(v_op->'items') - 1 LOOP
-                                v_item := v_op->'items'->v_j;
-                                v_cids := v_cids || (v_item->>'c');
-                                v_idx := array_position(v_ids, v_item->>'c');
-                                v_qty := (v_item->>'q')::integer;
-                                v_held[v_idx] := v_held[v_idx] + v_qty;
-                                v_new_items := array_append(v_new_items, jsonb_build_object(
-                                    'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'quantity', v_qty, 'price_cents', v_price[v_idx]));
-                                IF v_seated[v_idx] THEN
-                                    v_seats := inventory_take_seats(p_event, v_item->>'c', v_qty);
-                                    FOREACH v_seat IN ARRAY v_seats LOOP
-                                        v_new_seats := array_append(v_new_seats, jsonb_build_object(
-                                            'reservation_id', v_id, 'ticket_class_id', v_item->>'c', 'seat_id', v_seat));
-                                    END LOOP;
-                                    v_items := v_items || jsonb_build_array(jsonb_build_object(
-                                        'ticketClassId', v_item->>'c', 'quantity', v_qty, 'seats', to_jsonb(v_seats)));
+                        v_k := array_position(u_holder, v_holder);
+                        v_used := CASE WHEN v_k IS NULL THEN 0 ELSE u_count[v_k] END;
+                        IF v_error IS NOT NULL THEN
+                            r_status[v_i] := 422;
+                        ELSIF p_ticket_limit > 0 AND v_used + v_wanted > p_ticket_limit THEN
+                            r_status[v_i] := 409; v_error := 'ticket_limit_exceeded';
+                            v_message := format('at most %s tickets per admission; %s already reserved', p_ticket_limit, v_used);
+                        ELSIF v_short THEN
+                            r_status[v_i] := 409; v_error := 'insufficient_inventory';
+                            v_message := 'not enough tickets left in a requested class';
+                        ELSE
+                            IF v_k IS NULL THEN
+                                u_holder := u_holder || v_holder; u_count := u_count || v_wanted;
+                            ELSE
+                                u_count[v_k] := v_used + v_wanted;
+                            END IF;
+                            v_out := NULL;
+                            v_cids := NULL;
+                            FOREACH v_item IN ARRAY v_parts LOOP
+                                v_part := split_part(v_item, ':', 1);
+                                v_idx := array_position(c_id, v_part);
+                                v_qty := split_part(v_item, ':', 2)::integer;
+                                c_held[v_idx] := c_held[v_idx] + v_qty;
+                                n_item_res := n_item_res || o_id[v_i]; n_item_class := n_item_class || v_part;
+                                n_item_qty := n_item_qty || v_qty; n_item_price := n_item_price || c_price[v_idx];
+                                v_cids := CASE WHEN v_cids IS NULL THEN v_part ELSE v_cids || ',' || v_part END;
+                                IF c_seated[v_idx] THEN
+                                    v_seats := inventory_take_seats(p_event, v_part, v_qty);
+                                    n_seat_res := n_seat_res || array_fill(o_id[v_i], ARRAY[cardinality(v_seats)]);
+                                    n_seat_class := n_seat_class || array_fill(v_part, ARRAY[cardinality(v_seats)]);
+                                    n_seat_id := n_seat_id || v_seats;
+                                    v_item := v_part || ':' || v_qty || ':' || array_to_string(v_seats, ',');
                                 ELSE
-                                    v_items := v_items || jsonb_build_array(jsonb_build_object(
-                                        'ticketClassId', v_item->>'c', 'quantity', v_qty));
+                                    v_item := v_part || ':' || v_qty;
                                 END IF;
+                                v_out := CASE WHEN v_out IS NULL THEN v_item ELSE v_out || ';' || v_item END;
                             END LOOP;
-                            v_new_res := array_append(v_new_res, jsonb_build_object('id', v_id, 'holder', v_holder, 'class_ids', v_cids));
-                            v_result := jsonb_build_object('status', 201, 'body', jsonb_build_object(
-                                'reservationId', v_id, 'status', 'held', 'expiresAt', v_expires_text,
-                                'items', v_items));
+                            n_res := n_res || o_id[v_i]; n_holder := n_holder || v_holder; n_cids := n_cids || v_cids;
+                            r_status[v_i] := 201; r_rid[v_i] := o_id[v_i]; r_items[v_i] := v_out;
                         END IF;
 
-                    ELSIF v_op->>'op' IN ('release', 'confirm') THEN
-                        v_id := v_op->>'reservation';
-                        v_target := v_targets->v_id;
-                        IF v_target IS NULL OR (v_target->>'holder')::bigint <> v_holder THEN
-                            v_results := array_append(v_results, jsonb_build_object('status', 404,
-                                'error', 'reservation_not_found', 'message', 'no such reservation'));
+                    ELSIF v_kind IN ('release', 'confirm') THEN
+                        v_t := array_position(t_id, o_res[v_i]);
+                        IF v_t IS NULL OR t_holder[v_t] <> v_holder THEN
+                            r_status[v_i] := 404; r_error[v_i] := 'reservation_not_found'; r_message[v_i] := 'no such reservation';
                             CONTINUE;   -- not stored under the key: nothing happened
                         END IF;
-                        v_status := v_target->>'status';
-                        IF v_status = 'held' AND (v_op->>'op' = 'release' OR (v_target->>'expires')::timestamptz <= v_now) THEN
+                        v_status := t_status[v_t];
+                        IF v_status = 'held' AND (v_kind = 'release' OR t_expires[v_t] <= v_now) THEN
                             -- Give the tickets back: a release, or a confirm that came too late.
                             v_anyseat := false;
-                            FOR v_j IN 0 .. jsonb_array_length(v_target->'items') - 1 LOOP
-                                v_item := v_target->'items'->v_j;
-                                v_idx := array_position(v_ids, v_item->>'c');
+                            FOREACH v_item IN ARRAY string_to_array(t_items[v_t], ';') LOOP
+                                v_idx := array_position(c_id, split_part(v_item, ':', 1));
                                 IF v_idx IS NULL THEN
-                                    RAISE EXCEPTION 'reservation % has a class outside the locked set', v_id;
+                                    RAISE EXCEPTION 'reservation % has a class outside the locked set', o_res[v_i];
                                 END IF;
-                                v_held[v_idx] := v_held[v_idx] - (v_item->>'q')::integer;
-                                v_anyseat := v_anyseat OR v_seated[v_idx];
+                                c_held[v_idx] := c_held[v_idx] - split_part(v_item, ':', 2)::integer;
+                                v_anyseat := v_anyseat OR c_seated[v_idx];
                             END LOOP;
-                            IF v_anyseat THEN v_free := v_free || v_id; END IF;
-                            v_status := CASE WHEN v_op->>'op' = 'release' THEN 'released' ELSE 'expired' END;
-                            v_changed := v_changed || jsonb_build_object(v_id, v_status);
-                            IF v_op->>'op' = 'release' THEN
-                                v_result := jsonb_build_object('status', 204);
-                            END IF;
+                            IF v_anyseat THEN v_free := v_free || o_res[v_i]; END IF;
+                            v_status := CASE WHEN v_kind = 'release' THEN 'released' ELSE 'expired' END;
+                            t_status[v_t] := v_status;
+                            t_changed[v_t] := true;
+                            IF v_kind = 'release' THEN r_status[v_i] := 204; END IF;
                         END IF;
-                        IF v_result IS NOT NULL THEN
+                        IF r_status[v_i] IS NOT NULL THEN
                             NULL;
-                        ELSIF v_op->>'op' = 'release' THEN
+                        ELSIF v_kind = 'release' THEN
                             IF v_status = 'confirmed' THEN
-                                v_result := jsonb_build_object('status', 409, 'error', 'reservation_confirmed',
-                                    'message', 'a confirmed reservation cannot be released');
+                                r_status[v_i] := 409; v_error := 'reservation_confirmed';
+                                v_message := 'a confirmed reservation cannot be released';
                             ELSE
-                                v_result := jsonb_build_object('status', 204);   -- already released or expired
+                                r_status[v_i] := 204;   -- already released or expired
                             END IF;
                         ELSIF v_status = 'expired' THEN
-                            v_result := jsonb_build_object('status', 409, 'error', 'reservation_expired',
-                                'message', 'the hold expired before it was confirmed');
+                            r_status[v_i] := 409; v_error := 'reservation_expired';
+                            v_message := 'the hold expired before it was confirmed';
                         ELSIF v_status = 'released' THEN
-                            v_result := jsonb_build_object('status', 409, 'error', 'reservation_released',
-                                'message', 'the hold was released');
+                            r_status[v_i] := 409; v_error := 'reservation_released'; v_message := 'the hold was released';
                         ELSIF v_status = 'confirmed' THEN
-                            v_result := jsonb_build_object('status', 202, 'body', jsonb_build_object(
-                                'orderId', v_target->>'order',
-                                'status', coalesce((SELECT status FROM orders WHERE id = v_target->>'order'), 'pending')));
+                            r_status[v_i] := 202; r_oid[v_i] := t_order[v_t];
+                            r_ostatus[v_i] := coalesce((SELECT status FROM orders WHERE id = t_order[v_t]), 'pending');
                         ELSE
                             v_amount := 0;
                             v_anyseat := false;
-                            FOR v_j IN 0 .. jsonb_array_length(v_target->'items') - 1 LOOP
-                                v_item := v_target->'items'->v_j;
-                                v_idx := array_position(v_ids, v_item->>'c');
+                            FOREACH v_item IN ARRAY string_to_array(t_items[v_t], ';') LOOP
+                                v_idx := array_position(c_id, split_part(v_item, ':', 1));
                                 IF v_idx IS NULL THEN
-                                    RAISE EXCEPTION 'reservation % has a class outside the locked set', v_id;
+                                    RAISE EXCEPTION 'reservation % has a class outside the locked set', o_res[v_i];
                                 END IF;
-                                v_qty := (v_item->>'q')::integer;
-                                v_held[v_idx] := v_held[v_idx] - v_qty;
-                                v_sold[v_idx] := v_sold[v_idx] + v_qty;
-                                v_amount := v_amount + v_qty * (v_item->>'p')::bigint;
-                                v_anyseat := v_anyseat OR v_seated[v_idx];
+                                v_qty := split_part(v_item, ':', 2)::integer;
+                                c_held[v_idx] := c_held[v_idx] - v_qty;
+                                c_sold[v_idx] := c_sold[v_idx] + v_qty;
+                                v_amount := v_amount + v_qty * split_part(v_item, ':', 3)::bigint;
+                                v_anyseat := v_anyseat OR c_seated[v_idx];
                             END LOOP;
-                            IF v_anyseat THEN v_soldseats := v_soldseats || v_id; END IF;
-                            v_status := 'confirmed';
-                            v_changed := v_changed || jsonb_build_object(v_id, v_status);
-                            v_target := v_target || jsonb_build_object('order', v_op->>'orderId');
-                            v_new_ord := array_append(v_new_ord, jsonb_build_object(
-                                'id', v_op->>'orderId', 'reservation_id', v_id, 'holder', v_holder, 'amount_cents', v_amount,
-                                'payment_method', v_op #>> '{payment,method}', 'simulate', v_op #>> '{payment,simulate}'));
-                            v_result := jsonb_build_object('status', 202, 'body', jsonb_build_object(
-                                'orderId', v_op->>'orderId', 'status', 'pending'));
+                            IF v_anyseat THEN v_soldseats := v_soldseats || o_res[v_i]; END IF;
+                            t_status[v_t] := 'confirmed';
+                            t_order[v_t] := o_order[v_i];
+                            t_changed[v_t] := true;
+                            n_ord_id := n_ord_id || o_order[v_i]; n_ord_res := n_ord_res || o_res[v_i];
+                            n_ord_holder := n_ord_holder || v_holder; n_ord_amount := n_ord_amount || v_amount;
+                            n_ord_method := n_ord_method || o_method[v_i]; n_ord_sim := n_ord_sim || o_sim[v_i];
+                            r_status[v_i] := 202; r_oid[v_i] := o_order[v_i]; r_ostatus[v_i] := 'pending';
                         END IF;
-                        v_targets := jsonb_set(v_targets, ARRAY[v_id], v_target || jsonb_build_object('status', v_status));
                     ELSE
-                        RAISE EXCEPTION 'unknown inventory operation %', v_op->>'op';
+                        RAISE EXCEPTION 'unknown inventory operation %', v_kind;
                     END IF;
+                    r_error[v_i] := coalesce(r_error[v_i], v_error);
+                    r_message[v_i] := coalesce(r_message[v_i], v_message);
 
-                    IF v_key IS NOT NULL AND (v_result->>'status')::integer <> 404 THEN
-                        v_keys := v_keys || jsonb_build_object(v_holder || '/' || v_key,
-                                                               jsonb_build_object('h', v_op->>'hash', 'i', cardinality(v_results) + 1));
-                        v_new_keys := array_append(v_new_keys, jsonb_build_object(
-                            'holder', v_holder, 'key', v_key, 'request_hash', v_op->>'hash',
-                            'status_code', (v_result->>'status')::integer, 'response', v_result));
+                    IF v_key IS NOT NULL AND r_status[v_i] <> 404 THEN
+                        k_name := k_name || v_name; k_hash := k_hash || o_hash[v_i];
+                        k_stored := k_stored || NULL::jsonb; k_index := k_index || v_i;
+                        n_key_index := n_key_index || v_i;
                     END IF;
-                    v_results := array_append(v_results, v_result);
                 END LOOP;
 
+                -- The outcomes as JSON, in one statement (a replay of an earlier operation of this
+                -- batch is that operation's outcome).
+                SELECT coalesce(jsonb_agg(CASE
+                        WHEN x.stored IS NOT NULL THEN x.stored || '{"replayed": true}'
+                        WHEN x.copy IS NOT NULL THEN inventory_outcome(r_status[x.copy], r_error[x.copy], r_message[x.copy],
+                                 r_rid[x.copy], r_oid[x.copy], r_ostatus[x.copy], r_items[x.copy], v_expires_text) || '{"replayed": true}'
+                        ELSE inventory_outcome(x.st, x.err, x.msg, x.rid, x.oid, x.ost, x.items, v_expires_text)
+                    END ORDER BY x.n), '[]')
+                INTO v_results
+                FROM unnest(r_status, r_error, r_message, r_rid, r_oid, r_ostatus, r_items, r_stored, r_copy)
+                     WITH ORDINALITY AS x(st, err, msg, rid, oid, ost, items, stored, copy, n);
+
                 -- The writes, one statement per table.
-                IF cardinality(v_new_res) > 0 THEN
+                IF cardinality(n_res) > 0 THEN
                     INSERT INTO reservations (id, event_id, holder, class_ids, status, expires_at)
-                    SELECT x.id, p_event, x.holder, ARRAY(SELECT jsonb_array_elements_text(x.class_ids) ORDER BY 1), 'held', v_expires
-                    FROM jsonb_to_recordset(to_jsonb(v_new_res)) AS x(id text, holder bigint, class_ids jsonb);
+                    SELECT x.id, p_event, x.h, ARRAY(SELECT c FROM unnest(string_to_array(x.cids, ',')) AS c ORDER BY 1), 'held', v_expires
+                    FROM unnest(n_res, n_holder, n_cids) AS x(id, h, cids);
                     INSERT INTO reservation_items (reservation_id, event_id, ticket_class_id, quantity, price_cents)
-                    SELECT x.reservation_id, p_event, x.ticket_class_id, x.quantity, x.price_cents
-                    FROM jsonb_to_recordset(to_jsonb(v_new_items)) AS x(reservation_id text, ticket_class_id text, quantity integer, price_cents bigint);
-                    IF cardinality(v_new_seats) > 0 THEN
+                    SELECT x.r, p_event, x.c, x.q, x.p FROM unnest(n_item_res, n_item_class, n_item_qty, n_item_price) AS x(r, c, q, p);
+                    IF cardinality(n_seat_res) > 0 THEN
                         INSERT INTO reservation_seats (reservation_id, event_id, ticket_class_id, seat_id)
-                        SELECT x.reservation_id, p_event, x.ticket_class_id, x.seat_id
-                        FROM jsonb_to_recordset(to_jsonb(v_new_seats)) AS x(reservation_id text, ticket_class_id text, seat_id text);
+                        SELECT x.r, p_event, x.c, x.s FROM unnest(n_seat_res, n_seat_class, n_seat_id) AS x(r, c, s);
                     END IF;
                 END IF;
-                IF v_changed <> '{}' THEN
-                    UPDATE reservations r SET status = c.value #>> '{}', updated_at = now(),
-                        order_id = coalesce(r.order_id, v_targets #>> ARRAY[r.id, 'order'])
-                    FROM jsonb_each(v_changed) c WHERE r.id = c.key;
+                IF true = ANY (t_changed) THEN
+                    UPDATE reservations r SET status = x.st, updated_at = now(), order_id = coalesce(r.order_id, x.ord)
+                    FROM unnest(t_id, t_status, t_order, t_changed) AS x(id, st, ord, changed)
+                    WHERE x.changed AND r.id = x.id;
                 END IF;
                 IF cardinality(v_free) > 0 THEN PERFORM inventory_settle_seats(v_free, 'free'); END IF;
                 IF cardinality(v_soldseats) > 0 THEN PERFORM inventory_settle_seats(v_soldseats, 'sold'); END IF;
-                IF cardinality(v_new_ord) > 0 THEN
+                IF cardinality(n_ord_id) > 0 THEN
                     INSERT INTO orders (id, reservation_id, event_id, holder, amount_cents, payment_method, simulate)
-                    SELECT x.id, x.reservation_id, p_event, x.holder, x.amount_cents, x.payment_method, x.simulate
-                    FROM jsonb_to_recordset(to_jsonb(v_new_ord))
-                         AS x(id text, reservation_id text, holder bigint, amount_cents bigint, payment_method text, simulate text);
+                    SELECT x.id, x.r, p_event, x.h, x.a, x.m, x.s
+                    FROM unnest(n_ord_id, n_ord_res, n_ord_holder, n_ord_amount, n_ord_method, n_ord_sim) AS x(id, r, h, a, m, s);
                 END IF;
-                IF cardinality(v_new_keys) > 0 THEN
+                IF cardinality(n_key_index) > 0 THEN
                     INSERT INTO idempotency_keys (event_id, holder, key, request_hash, status_code, response)
-                    SELECT p_event, x.holder, x.key, x.request_hash, x.status_code, x.response
-                    FROM jsonb_to_recordset(to_jsonb(v_new_keys)) AS x(holder bigint, key text, request_hash text, status_code integer, response jsonb);
+                    SELECT p_event, o_holder[i], o_key[i], o_hash[i], r_status[i], v_results -> (i - 1)
+                    FROM unnest(n_key_index) AS i;
                 END IF;
-                FOR v_idx IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
-                    IF v_held[v_idx] <> v_held0[v_idx] OR v_sold[v_idx] <> v_sold0[v_idx] THEN
+                FOR v_idx IN 1 .. coalesce(array_length(c_id, 1), 0) LOOP
+                    IF c_held[v_idx] <> c_held0[v_idx] OR c_sold[v_idx] <> c_sold0[v_idx] THEN
                         UPDATE ticket_classes
-                        SET held = held + (v_held[v_idx] - v_held0[v_idx]), sold = sold + (v_sold[v_idx] - v_sold0[v_idx])
-                        WHERE event_id = p_event AND id = v_ids[v_idx];
+                        SET held = held + (c_held[v_idx] - c_held0[v_idx]), sold = sold + (c_sold[v_idx] - c_sold0[v_idx])
+                        WHERE event_id = p_event AND id = c_id[v_idx];
                     END IF;
-                    v_classes := v_classes || jsonb_build_array(jsonb_build_object('id', v_ids[v_idx],
-                        'capacity', v_capacity[v_idx], 'held', v_held[v_idx], 'sold', v_sold[v_idx]));
                 END LOOP;
+                SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'capacity', x.cap, 'held', x.h, 'sold', x.s)), '[]')
+                INTO v_classes FROM unnest(c_id, c_capacity, c_held, c_sold) AS x(id, cap, h, s);
                 RETURN jsonb_build_object(
                     'lockWaitMicros', floor(extract(epoch FROM v_locked - v_started) * 1000000)::bigint,
-                    'results', to_jsonb(v_results), 'classes', v_classes);
+                    'results', v_results, 'classes', v_classes);
             END
+            $f$;
+
+            -- One outcome of `inventory_apply` as the API answers it (and the key stores it).
+            CREATE FUNCTION inventory_outcome(p_status integer, p_error text, p_message text, p_reservation text,
+                                              p_order text, p_order_status text, p_items text, p_expires text)
+            RETURNS jsonb LANGUAGE sql IMMUTABLE AS $f$
+                SELECT CASE
+                    WHEN p_error IS NOT NULL THEN jsonb_build_object('status', p_status, 'error', p_error, 'message', p_message)
+                    WHEN p_reservation IS NOT NULL THEN jsonb_build_object('status', p_status, 'body', jsonb_build_object(
+                        'reservationId', p_reservation, 'status', 'held', 'expiresAt', p_expires,
+                        'items', (SELECT jsonb_agg(CASE WHEN split_part(i, ':', 3) = ''
+                                      THEN jsonb_build_object('ticketClassId', split_part(i, ':', 1), 'quantity', split_part(i, ':', 2)::integer)
+                                      ELSE jsonb_build_object('ticketClassId', split_part(i, ':', 1), 'quantity', split_part(i, ':', 2)::integer,
+                                                              'seats', to_jsonb(string_to_array(split_part(i, ':', 3), ',')))
+                                      END ORDER BY n)
+                                  FROM unnest(string_to_array(p_items, ';')) WITH ORDINALITY AS x(i, n))))
+                    WHEN p_order IS NOT NULL THEN jsonb_build_object('status', p_status, 'body', jsonb_build_object(
+                        'orderId', p_order, 'status', p_order_status))
+                    ELSE jsonb_build_object('status', p_status)
+                END
             $f$;
 
             -- Expires up to `p_limit` holds of one event whose time has passed, by the database
