@@ -200,11 +200,11 @@ public enum InventoryMigrations {
                 k_name text[]; k_hash text[]; k_stored jsonb[]; k_index integer[];
                 -- tickets per holder (the limit)
                 u_holder bigint[]; u_count bigint[];
-                -- outcomes: status, error, message, reservation id, order id, order status,
-                -- items "class:qty[:seat,seat];…", stored outcome of a replay, copy of an earlier one
+                -- outcomes: status, error, message, reservation id, order id, order status, the
+                -- items as JSON text, the stored outcome of a replay, whether it replays one of this batch
                 r_status integer[] := '{}'; r_error text[] := '{}'; r_message text[] := '{}'; r_rid text[] := '{}';
                 r_oid text[] := '{}'; r_ostatus text[] := '{}'; r_items text[] := '{}'; r_stored jsonb[] := '{}';
-                r_copy integer[] := '{}';
+                r_replayed boolean[] := '{}';
                 -- writes
                 n_res text[] := '{}'; n_holder bigint[] := '{}'; n_cids text[] := '{}';
                 n_item_res text[] := '{}'; n_item_class text[] := '{}'; n_item_qty integer[] := '{}'; n_item_price bigint[] := '{}';
@@ -265,19 +265,21 @@ public enum InventoryMigrations {
                 SELECT coalesce(array_agg(ik.holder || '/' || ik.key), '{}'), coalesce(array_agg(ik.request_hash), '{}'),
                        coalesce(array_agg(ik.response), '{}'), coalesce(array_agg(0), '{}')
                 INTO k_name, k_hash, k_stored, k_index
-                FROM idempotency_keys ik
-                JOIN (SELECT DISTINCT h, k FROM unnest(o_holder, o_key) AS x(h, k) WHERE k IS NOT NULL) b
-                  ON ik.holder = b.h AND ik.key = b.k
-                WHERE ik.event_id = p_event;
+                -- One primary-key probe per key (LATERAL): a join here may turn into a scan of the
+                -- whole table once its plan is generic.
+                FROM (SELECT DISTINCT h, k FROM unnest(o_holder, o_key) AS x(h, k) WHERE k IS NOT NULL) b
+                JOIN LATERAL (SELECT holder, key, request_hash, response FROM idempotency_keys
+                              WHERE event_id = p_event AND holder = b.h AND key = b.k) ik ON true;
                 u_holder := '{}';
                 u_count := '{}';
                 IF p_ticket_limit > 0 THEN
                     SELECT coalesce(array_agg(u.holder), '{}'), coalesce(array_agg(u.n), '{}') INTO u_holder, u_count
-                    FROM (SELECT r.holder, sum(ri.quantity) AS n
-                          FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
-                          WHERE r.event_id = p_event AND r.status IN ('held', 'confirmed')
-                            AND r.holder IN (SELECT h FROM unnest(o_holder, o_kind) AS x(h, k) WHERE k = 'reserve')
-                          GROUP BY r.holder) u;
+                    FROM (SELECT b.h AS holder, l.n
+                          FROM (SELECT DISTINCT h FROM unnest(o_holder, o_kind) AS x(h, k) WHERE k = 'reserve') b
+                          JOIN LATERAL (SELECT sum(ri.quantity) AS n
+                                        FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
+                                        WHERE r.event_id = p_event AND r.holder = b.h AND r.status IN ('held', 'confirmed')) l
+                            ON l.n IS NOT NULL) u;
                 END IF;
 
                 FOR v_i IN 1 .. v_n LOOP
@@ -286,7 +288,7 @@ public enum InventoryMigrations {
                     v_key := o_key[v_i];
                     r_status := r_status || NULL::integer; r_error := r_error || NULL::text; r_message := r_message || NULL::text;
                     r_rid := r_rid || NULL::text; r_oid := r_oid || NULL::text; r_ostatus := r_ostatus || NULL::text;
-                    r_items := r_items || NULL::text; r_stored := r_stored || NULL::jsonb; r_copy := r_copy || NULL::integer;
+                    r_items := r_items || NULL::text; r_stored := r_stored || NULL::jsonb; r_replayed := r_replayed || false;
                     v_error := NULL;
                     v_message := NULL;
                     IF v_key IS NOT NULL THEN
@@ -294,7 +296,15 @@ public enum InventoryMigrations {
                         v_k := array_position(k_name, v_name);
                         IF v_k IS NOT NULL THEN
                             IF k_hash[v_k] = o_hash[v_i] THEN
-                                IF k_index[v_k] > 0 THEN r_copy[v_i] := k_index[v_k]; ELSE r_stored[v_i] := k_stored[v_k]; END IF;
+                                v_j := k_index[v_k];
+                                IF v_j > 0 THEN
+                                    -- An earlier operation of this batch, already decided: its outcome again.
+                                    r_status[v_i] := r_status[v_j]; r_error[v_i] := r_error[v_j]; r_message[v_i] := r_message[v_j];
+                                    r_rid[v_i] := r_rid[v_j]; r_oid[v_i] := r_oid[v_j]; r_ostatus[v_i] := r_ostatus[v_j];
+                                    r_items[v_i] := r_items[v_j]; r_replayed[v_i] := true;
+                                ELSE
+                                    r_stored[v_i] := k_stored[v_k];
+                                END IF;
                             ELSE
                                 r_status[v_i] := 422; r_error[v_i] := 'idempotency_key_reused';
                                 r_message[v_i] := 'this Idempotency-Key was used with a different request';
@@ -349,12 +359,15 @@ public enum InventoryMigrations {
                                     n_seat_res := n_seat_res || array_fill(o_id[v_i], ARRAY[cardinality(v_seats)]);
                                     n_seat_class := n_seat_class || array_fill(v_part, ARRAY[cardinality(v_seats)]);
                                     n_seat_id := n_seat_id || v_seats;
-                                    v_item := v_part || ':' || v_qty || ':' || array_to_string(v_seats, ',');
+                                    -- Ids are [A-Za-z0-9_-] (classes) and [A-Za-z0-9]+-n (seats): no escaping.
+                                    v_item := '{"ticketClassId":"' || v_part || '","quantity":' || v_qty
+                                              || ',"seats":["' || array_to_string(v_seats, '","') || '"]}';
                                 ELSE
-                                    v_item := v_part || ':' || v_qty;
+                                    v_item := '{"ticketClassId":"' || v_part || '","quantity":' || v_qty || '}';
                                 END IF;
-                                v_out := CASE WHEN v_out IS NULL THEN v_item ELSE v_out || ';' || v_item END;
+                                v_out := CASE WHEN v_out IS NULL THEN '[' || v_item ELSE v_out || ',' || v_item END;
                             END LOOP;
+                            v_out := v_out || ']';
                             n_res := n_res || o_id[v_i]; n_holder := n_holder || v_holder; n_cids := n_cids || v_cids;
                             r_status[v_i] := 201; r_rid[v_i] := o_id[v_i]; r_items[v_i] := v_out;
                         END IF;
@@ -436,17 +449,21 @@ public enum InventoryMigrations {
                     END IF;
                 END LOOP;
 
-                -- The outcomes as JSON, in one statement (a replay of an earlier operation of this
-                -- batch is that operation's outcome).
+                -- The outcomes as JSON, in one statement.
                 SELECT coalesce(jsonb_agg(CASE
                         WHEN x.stored IS NOT NULL THEN x.stored || '{"replayed": true}'
-                        WHEN x.copy IS NOT NULL THEN inventory_outcome(r_status[x.copy], r_error[x.copy], r_message[x.copy],
-                                 r_rid[x.copy], r_oid[x.copy], r_ostatus[x.copy], r_items[x.copy], v_expires_text) || '{"replayed": true}'
-                        ELSE inventory_outcome(x.st, x.err, x.msg, x.rid, x.oid, x.ost, x.items, v_expires_text)
+                        ELSE CASE
+                            WHEN x.err IS NOT NULL THEN jsonb_build_object('status', x.st, 'error', x.err, 'message', x.msg)
+                            WHEN x.rid IS NOT NULL THEN jsonb_build_object('status', x.st, 'body', jsonb_build_object(
+                                'reservationId', x.rid, 'status', 'held', 'expiresAt', v_expires_text, 'items', x.items::jsonb))
+                            WHEN x.oid IS NOT NULL THEN jsonb_build_object('status', x.st, 'body', jsonb_build_object(
+                                'orderId', x.oid, 'status', x.ost))
+                            ELSE jsonb_build_object('status', x.st)
+                        END || CASE WHEN x.replayed THEN '{"replayed": true}'::jsonb ELSE '{}'::jsonb END
                     END ORDER BY x.n), '[]')
                 INTO v_results
-                FROM unnest(r_status, r_error, r_message, r_rid, r_oid, r_ostatus, r_items, r_stored, r_copy)
-                     WITH ORDINALITY AS x(st, err, msg, rid, oid, ost, items, stored, copy, n);
+                FROM unnest(r_status, r_error, r_message, r_rid, r_oid, r_ostatus, r_items, r_stored, r_replayed)
+                     WITH ORDINALITY AS x(st, err, msg, rid, oid, ost, items, stored, replayed, n);
 
                 -- The writes, one statement per table.
                 IF cardinality(n_res) > 0 THEN
@@ -492,25 +509,6 @@ public enum InventoryMigrations {
             END
             $f$;
 
-            -- One outcome of `inventory_apply` as the API answers it (and the key stores it).
-            CREATE FUNCTION inventory_outcome(p_status integer, p_error text, p_message text, p_reservation text,
-                                              p_order text, p_order_status text, p_items text, p_expires text)
-            RETURNS jsonb LANGUAGE sql IMMUTABLE AS $f$
-                SELECT CASE
-                    WHEN p_error IS NOT NULL THEN jsonb_build_object('status', p_status, 'error', p_error, 'message', p_message)
-                    WHEN p_reservation IS NOT NULL THEN jsonb_build_object('status', p_status, 'body', jsonb_build_object(
-                        'reservationId', p_reservation, 'status', 'held', 'expiresAt', p_expires,
-                        'items', (SELECT jsonb_agg(CASE WHEN split_part(i, ':', 3) = ''
-                                      THEN jsonb_build_object('ticketClassId', split_part(i, ':', 1), 'quantity', split_part(i, ':', 2)::integer)
-                                      ELSE jsonb_build_object('ticketClassId', split_part(i, ':', 1), 'quantity', split_part(i, ':', 2)::integer,
-                                                              'seats', to_jsonb(string_to_array(split_part(i, ':', 3), ',')))
-                                      END ORDER BY n)
-                                  FROM unnest(string_to_array(p_items, ';')) WITH ORDINALITY AS x(i, n))))
-                    WHEN p_order IS NOT NULL THEN jsonb_build_object('status', p_status, 'body', jsonb_build_object(
-                        'orderId', p_order, 'status', p_order_status))
-                    ELSE jsonb_build_object('status', p_status)
-                END
-            $f$;
 
             -- Expires up to `p_limit` holds of one event whose time has passed, by the database
             -- clock, and gives their tickets back in one update per class. Same lock order as
