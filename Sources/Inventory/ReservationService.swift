@@ -58,8 +58,7 @@ public final class ReservationService: Sendable {
         self.soldOut = soldOut
         let metrics = ReservationMetrics()
         self.metrics = metrics
-        let lockTimeoutMs = max(1, Int(configuration.lockTimeout.components.seconds * 1000
-                                       + configuration.lockTimeout.components.attoseconds / 1_000_000_000_000_000))
+        let lockTimeoutMs = max(1, Int(configuration.lockTimeout.wholeMilliseconds))
         let hold = configuration.holdSeconds
         let limit = configuration.ticketsPerAdmission
         let batchDatabase = batchDatabase ?? database

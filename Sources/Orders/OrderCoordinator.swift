@@ -125,7 +125,7 @@ public final class OrderCoordinator: Service, Sendable {
                   AND (lease_until IS NULL OR lease_until < now())
                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING id, status, refund, payment_id, amount_cents, simulate, event_id, holder, attempts
-            """, [.string(owner), .double(configuration.leaseDuration.seconds), .int(Int64(configuration.claimBatch))])
+            """, [.string(owner), .double(configuration.leaseDuration.fractionalSeconds), .int(Int64(configuration.claimBatch))])
         let claimed = try rows.map {
             Claimed(id: try $0.decode(String.self, at: 0), status: try $0.decode(String.self, at: 1),
                     refund: try $0.decode(String?.self, at: 2), paymentID: try $0.decode(String?.self, at: 3),
@@ -143,7 +143,7 @@ public final class OrderCoordinator: Service, Sendable {
         _ = try await database.query("""
             UPDATE orders SET lease_until = now() + make_interval(secs => $2)
             WHERE lease_owner = $1 AND id = ANY (string_to_array($3, ','))
-            """, [.string(owner), .double(configuration.leaseDuration.seconds), .string(ids.joined(separator: ","))])
+            """, [.string(owner), .double(configuration.leaseDuration.fractionalSeconds), .string(ids.joined(separator: ","))])
     }
 
     private func step(_ order: Claimed) async {
@@ -185,21 +185,20 @@ public final class OrderCoordinator: Service, Sendable {
     }
 
     private func checkpointAwaitingPayment(_ id: String, payment: String) async throws -> String {
-        let replies = try await database.transactionPipeline([
-            PostgresStatement("""
+        // One statement: the checkpoint (fenced) and, only if it happened, its outbox row.
+        let rows = try await database.query("""
+            WITH checkpoint AS (
                 UPDATE orders SET status = 'awaiting_payment', payment_id = $3, deadline = now() + make_interval(secs => $4),
                     lease_owner = NULL, lease_until = NULL, attempts = 0, next_attempt_at = now() + make_interval(secs => $4),
                     updated_at = now()
                 WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND lease_until > clock_timestamp()
-                """, [.string(id), .string(owner), .string(payment), .double(configuration.paymentTimeout.seconds)]),
-            PostgresStatement("""
-                INSERT INTO outbox (topic, payload)
-                SELECT 'order.awaiting_payment', jsonb_build_object('orderId', id, 'status', status, 'paymentId', payment_id,
-                                                                    'eventId', event_id, 'at', inventory_time(now()))
-                FROM orders WHERE id = $1 AND status = 'awaiting_payment' AND payment_id = $2 AND updated_at = now()
-                """, [.string(id), .string(payment)]),
-        ])
-        return replies[0].affectedRows == 1 ? "ok" : "skipped"
+                RETURNING id, payment_id, event_id)
+            INSERT INTO outbox (topic, payload)
+            SELECT 'order.awaiting_payment', jsonb_build_object('orderId', id, 'status', 'awaiting_payment', 'paymentId', payment_id,
+                                                                'eventId', event_id, 'at', inventory_time(now()))
+            FROM checkpoint
+            """, [.string(id), .string(owner), .string(payment), .double(configuration.paymentTimeout.fractionalSeconds)])
+        return rows.affectedRows == 1 ? "ok" : "skipped"
     }
 
     private func transition(_ id: String, expect: [String], to status: String, release: Bool = false, reason: String? = nil,
@@ -220,7 +219,7 @@ public final class OrderCoordinator: Service, Sendable {
     /// needs attention, a compensation (refund) retries forever.
     private func retryLater(_ order: Claimed) async throws {
         let attempt = order.attempts + 1
-        let capped = min(configuration.retryCap.seconds, configuration.retryBase.seconds * pow(2, Double(min(attempt, 30))))
+        let capped = min(configuration.retryCap.fractionalSeconds, configuration.retryBase.fractionalSeconds * pow(2, Double(min(attempt, 30))))
         let delay = Double.random(in: 0...capped)
         let giveUp = attempt >= configuration.maxAttempts && order.refund != "pending"
         if giveUp {

@@ -36,10 +36,3 @@ public struct OrdersConfiguration: Sendable {
         self.simulatedDuplicateRate = simulatedDuplicateRate
     }
 }
-
-extension Duration {
-    /// Whole milliseconds.
-    var milliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
-    /// Seconds as a fraction (for SQL intervals).
-    var seconds: Double { Double(milliseconds) / 1_000 }
-}

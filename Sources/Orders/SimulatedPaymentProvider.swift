@@ -22,7 +22,7 @@ public struct SimulatedPaymentProvider: PaymentProvider {
     }
 
     public func createPayment(orderID: String, amountCents: Int64, simulate: String?) async throws -> String {
-        let latency = configuration.simulatedLatency.seconds
+        let latency = configuration.simulatedLatency.fractionalSeconds
         let rows = try await database.query("""
             WITH ins AS (
                 INSERT INTO sim_payments (id, order_id, amount_cents, outcome, status, charges)

@@ -191,10 +191,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         return params
     }
 
-    static func milliseconds(_ d: Duration) -> Int64 {
-        let c = d.components
-        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
-    }
+    static func milliseconds(_ d: Duration) -> Int64 { d.wholeMilliseconds }
 
     /// Percent-decodes UTF-8; `nil` on malformed escapes or invalid UTF-8.
     static func percentDecode(_ s: Substring) -> String? {

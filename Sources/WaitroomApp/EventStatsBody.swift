@@ -1,11 +1,11 @@
 import Inventory
+import Orders
 import Waitroom
 
 /// `GET /v1/admin/events/{eventId}/stats`, as the contract spells it, plus the lottery's
 /// commitments (`seedHash` before opening, `seed` after) so anyone can recompute the order.
 struct EventStatsBody: Encodable {
     struct TicketClass: Encodable { var id: String; var capacity: Int; var held: Int; var sold: Int }
-    struct Orders: Encodable { var pending = 0; var completed = 0; var cancelled = 0; var refunded = 0; var needsAttention = 0 }
     struct Lottery: Encodable { var seedHash: String?; var seed: String?; var cohort: Int?; var open: Bool }
 
     var eventId: String
@@ -23,7 +23,7 @@ struct EventStatsBody: Encodable {
     var lottery: Lottery
     var ticketClasses: [TicketClass]
     /// Orders of the event (`pending`: not finished yet; `needsAttention`: sagas that gave up).
-    var orders = Orders()
+    var orders = OrderBook.Counts()
 
     init(definition: EventDefinition, stats: QueueStats, stock: [EventCatalog.Stock], rates: RateSampler.Rates) {
         eventId = definition.id

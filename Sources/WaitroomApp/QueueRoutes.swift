@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
+import Orders
 import Tokens
 import Waitroom
 
@@ -23,7 +24,7 @@ struct QueueRoutes: Sendable {
     let logger: Logger
     private let joins = Counter(label: "waitroom_joins_total")
     /// The event's order counts for the stats (set when the Orders are wired in).
-    var orderCounts: (@Sendable (String) async throws -> EventStatsBody.Orders)?
+    var orderCounts: (@Sendable (String) async throws -> OrderBook.Counts)?
 
     init(store: QueueStore, trackers: TrackerRegistry, hub: SSEHub, keyring: SigningKeyring, catalog: EventCatalog,
          joinRatePerAddress: Double?, abandonAfterSeconds: Int, logger: Logger) {

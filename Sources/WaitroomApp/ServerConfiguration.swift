@@ -1,5 +1,6 @@
 import Inventory
 import Logging
+import Postgres
 import Tokens
 
 /// Everything a server process needs to know, read from the environment (the contract's
@@ -194,10 +195,8 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_HOLD_SECONDS"] = String(reservations.holdSeconds)
         env["WAITROOM_TICKETS_PER_ADMISSION"] = String(reservations.ticketsPerAdmission)
         env["WAITROOM_INVENTORY_BATCH"] = String(reservations.maxBatchSize)
-        env["WAITROOM_INVENTORY_LOCK_TIMEOUT_MS"] = String(reservations.lockTimeout.components.seconds * 1000
-                                                          + reservations.lockTimeout.components.attoseconds / 1_000_000_000_000_000)
-        env["WAITROOM_SWEEP_MS"] = String(reservations.sweepInterval.components.seconds * 1000
-                                          + reservations.sweepInterval.components.attoseconds / 1_000_000_000_000_000)
+        env["WAITROOM_INVENTORY_LOCK_TIMEOUT_MS"] = String(reservations.lockTimeout.wholeMilliseconds)
+        env["WAITROOM_SWEEP_MS"] = String(reservations.sweepInterval.wholeMilliseconds)
         if let adminToken { env["WAITROOM_ADMIN_TOKEN"] = adminToken }
         // jemalloc keeps freed pages resident for 10 s by default; a worker holding many idle
         // streams hands back what a burst of requests freed within a second instead. An operator's

@@ -116,11 +116,7 @@ public enum WorkerApp {
             guard (200..<300).contains(status) else { throw OrdersError(.provider, "outbox sink answered \(status)") }
         }
         let book = OrderBook(database: database)
-        queue.orderCounts = { event in
-            let c = try await book.counts(eventID: event)
-            return .init(pending: c.pending, completed: c.completed, cancelled: c.cancelled, refunded: c.refunded,
-                         needsAttention: c.needsAttention)
-        }
+        queue.orderCounts = { try await book.counts(eventID: $0) }
 
         var router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
         let reservationRoutes = ReservationRoutes(service: reservations, keyring: configuration.signingKeys)
