@@ -131,6 +131,28 @@ struct PositionsPureTests {
         #expect(rate.measured == measured)
     }
 
+    @Test func aTickThatArrivesAfterTheSnapshotThatSawItStillGivesTheAdmissionTime() {
+        var state = EventPositionState()
+        let settings = EventQueueSettings(fields: ["rate": "2", "sessionSeconds": "60", "paused": "0"])
+        _ = state.apply(.rebuilt(frontier: 2, maxOrder: 10, settings: settings, nowMs: 1_000, cursor: "0-0", waiting: [3, 4, 5, 6, 7, 8, 9, 10]),
+                        now: 0, batchSize: 100)
+        // The snapshot saw frontier 6 at 9,000 ms before the messages of the ticks that reached
+        // 4 (at 5,000) and 6 (at 8,000) were handled.
+        _ = state.apply(.incremental(frontier: 6, settings: settings, nowMs: 9_000, departures: []), now: 1, batchSize: 100)
+        #expect(state.status(order: 5) == .admitted(expiresAtMs: 69_000))
+        state.recordTick(frontier: 4, admittedAtMs: 5_000)
+        state.recordTick(frontier: 6, admittedAtMs: 8_000)
+        #expect(state.status(order: 3) == .admitted(expiresAtMs: 65_000))
+        #expect(state.status(order: 4) == .admitted(expiresAtMs: 65_000))
+        #expect(state.status(order: 5) == .admitted(expiresAtMs: 68_000))
+        #expect(state.status(order: 6) == .admitted(expiresAtMs: 68_000))
+        #expect(state.status(order: 1) == .admitted(expiresAtMs: 61_000))
+        // A later tick still goes on the end.
+        state.recordTick(frontier: 7, admittedAtMs: 10_000)
+        _ = state.apply(.incremental(frontier: 7, settings: settings, nowMs: 10_500, departures: []), now: 2, batchSize: 100)
+        #expect(state.status(order: 7) == .admitted(expiresAtMs: 70_000))
+    }
+
     @Test func stateReportsStatusesChangesAndAdmissionTimes() {
         var state = EventPositionState()
         #expect(state.status(order: 1) == .unknown)

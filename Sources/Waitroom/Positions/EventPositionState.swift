@@ -39,9 +39,25 @@ public struct EventPositionState: Sendable {
     /// Whether the next read must be a rebuild.
     public var needsRebuild: Bool { self.index == nil }
 
-    /// Records a `tick <F> <admittedAtMs> <count>` message: when frontier `F` was reached.
+    /// Records a `tick <F> <admittedAtMs> <count>` message: when frontier `F` was reached. The
+    /// tick's time is the admission's own; a snapshot that saw `F` first (it raced the message)
+    /// only knew when it looked, so the tick's earlier time replaces it.
     public mutating func recordTick(frontier: Int, admittedAtMs: Int64) {
-        self.noteReached(frontier: frontier, atMs: admittedAtMs)
+        guard let last = self.reached.last, frontier <= last.frontier else {
+            self.noteReached(frontier: frontier, atMs: admittedAtMs)
+            return
+        }
+        var low = 0
+        var high = self.reached.count
+        while low < high {
+            let middle = (low + high) / 2
+            if self.reached[middle].frontier < frontier { low = middle + 1 } else { high = middle }
+        }
+        if self.reached[low].frontier == frontier {
+            self.reached[low].atMs = min(self.reached[low].atMs, admittedAtMs)
+        } else if admittedAtMs <= self.reached[low].atMs {
+            self.reached.insert((frontier, admittedAtMs), at: low)
+        }
     }
 
     /// Applies a parsed snapshot observed at `now` (seconds, monotonic); `batchSize` is the
