@@ -48,7 +48,8 @@ public final class ReservationService: Sendable {
     private let lockSets = LockSetCache(capacity: 200_000)
 
     /// `soldOut` is called (once per event and process) when every class of an event is sold
-    /// and no live hold can give tickets back. `batchDatabase` (default: `database`) carries the
+    /// and nothing can give tickets back: no live hold, and no order whose payment is still open
+    /// (a declined or timed-out payment returns its tickets). `batchDatabase` (default: `database`) carries the
     /// combined transactions: a pool of their own keeps them from queueing behind other queries.
     public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, configuration: ReservationConfiguration = .init(),
                 logger: Logger, soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
@@ -195,12 +196,17 @@ public final class ReservationService: Sendable {
         }
     }
 
-    private func checkSoldOut(eventID: String) async {
+    /// Reports the event sold out if every class is sold and nothing can come back. Checked
+    /// after a refusal for stock and a confirmation here, and by the wiring after an order
+    /// completes (the last open payment settling is what makes an event sold out for good).
+    public func checkSoldOut(eventID: String) async {
         guard !soldOutReported.withLock({ $0.contains(eventID) }) else { return }
         do {
-            let rows = try await database.query(
-                "SELECT bool_and(held = 0 AND held + sold >= capacity) FROM ticket_classes WHERE event_id = $1",
-                [.string(eventID)])
+            let rows = try await database.query("""
+                SELECT bool_and(held = 0 AND held + sold >= capacity)
+                       AND NOT EXISTS (SELECT 1 FROM orders WHERE event_id = $1 AND status IN ('pending', 'awaiting_payment'))
+                FROM ticket_classes WHERE event_id = $1
+                """, [.string(eventID)])
             guard try rows.first?.decode(Bool?.self, at: 0) == true else { return }
             guard soldOutReported.withLock({ $0.insert(eventID).inserted }) else { return }
             logger.info("event sold out", metadata: ["inventory.event": "\(eventID)"])

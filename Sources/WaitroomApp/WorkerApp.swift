@@ -91,6 +91,9 @@ public enum WorkerApp {
                 }
             },
             admissionFinished: { event, holder in
+                // A completed order may have been the last open payment of a sold event: say so
+                // before its slot is freed, so that no one is admitted to nothing.
+                await reservations.checkSoldOut(eventID: event)
                 do {
                     try await store.finishAdmission(event: event, order: holder)
                 } catch {

@@ -331,10 +331,24 @@ import Testing
             #expect(reported.withLock { $0 } == [])   // holds are live: they may come back
             _ = try await s.confirm(reservationID: a.body!.reservationId!, eventID: "show", holder: 1, payment: .init(method: "card"), idempotencyKey: "c")
             #expect(reported.withLock { $0 } == [])
-            _ = try await s.confirm(reservationID: b.body!.reservationId!, eventID: "show", holder: 2, payment: .init(method: "card"), idempotencyKey: "c")
+            let confirmed = try await s.confirm(reservationID: b.body!.reservationId!, eventID: "show", holder: 2,
+                                                payment: .init(method: "card"), idempotencyKey: "c")
+            // Every ticket is sold, but both payments are open: a decline would give tickets back.
+            #expect(reported.withLock { $0 } == [])
+            _ = try await client.query("UPDATE orders SET status = 'completed' WHERE reservation_id = $1",
+                                       [.string(a.body!.reservationId!)])
+            await s.checkSoldOut(eventID: "show")
+            #expect(reported.withLock { $0 } == [])   // b's payment is still open
+            _ = try await client.query("UPDATE orders SET status = 'awaiting_payment' WHERE id = $1",
+                                       [.string(confirmed.body!.orderId!)])
+            await s.checkSoldOut(eventID: "show")
+            #expect(reported.withLock { $0 } == [])
+            _ = try await client.query("UPDATE orders SET status = 'completed' WHERE id = $1", [.string(confirmed.body!.orderId!)])
+            await s.checkSoldOut(eventID: "show")
             #expect(reported.withLock { $0 } == ["show"])
             _ = try await s.reserve(eventID: "show", holder: 4, items: [.init(ticketClassId: "ga", quantity: 1)], idempotencyKey: "1")
-            #expect(reported.withLock { $0 } == ["show"])
+            await s.checkSoldOut(eventID: "show")
+            #expect(reported.withLock { $0 } == ["show"])   // once
             try await expectConsistent(client)
         }
     }
