@@ -547,8 +547,8 @@ public enum InventoryMigrations {
         Migration(version: 4, name: "inventory_apply probes idempotency keys one by one", sql: """
             -- The key lookup of `inventory_apply` is a LATERAL primary-key probe per key of the
             -- batch. Under a generic plan the planner flattened it into a hash join that read
-            -- every key of the event, so a batch cost more the longer the sale ran (50,000 keys:
-            -- 25 ms a batch instead of 4). A LIMIT keeps the subquery from being flattened. The
+            -- every key of the event, so a batch cost more the longer the sale ran (with 50,000
+            -- keys, 25 ms for 16 reserves instead of 15). A LIMIT keeps the subquery whole. The
             -- function is otherwise unchanged, so this edits its stored definition in place and
             -- fails loudly if the text it expects is not there.
             DO $m$
