@@ -258,12 +258,13 @@ def test_dockerfile_shape():
     ops = [op for op, _ in ins]
     froms = [args for op, args in ins if op == "FROM"]
     assert len(froms) == 2 and "-bookworm AS builder" in froms[0] and froms[1].startswith("debian:bookworm-slim")
-    runtime = ins[ops.index("FROM", 1):]
+    second_from = [i for i, op in enumerate(ops) if op == "FROM"][1]
+    runtime = ins[second_from:]
     installs = " ".join(args for op, args in runtime if op == "RUN")
     for lib in ["libhiredis0.14", "libpq5", "libssl3", "libjemalloc2", "ca-certificates"]:
         assert lib in installs
     assert not re.search(r"\b\S+-dev\b", installs), "no development packages in the runtime image"
-    builder = " ".join(args for op, args in ins[:ops.index("FROM", 1)] if op == "RUN")
+    builder = " ".join(args for op, args in ins[:second_from] if op == "RUN")
     for lib in ["libhiredis-dev", "libpq-dev", "libssl-dev", "libjemalloc-dev"]:
         assert lib in builder
     assert "-c release" in builder and "--product waitroomd" in builder
@@ -288,6 +289,17 @@ def test_dockerfile_healthcheck_command_works_against_a_real_server(live):
     bad = subprocess.run(command, env=dict(os.environ, WAITROOM_PORT=str(free_port())), timeout=10,
                          stderr=subprocess.DEVNULL)
     assert bad.returncode != 0
+
+
+def test_compose_healthchecks_work_against_real_nodes(live):
+    services = compose()["services"]
+    for name, node in (("edge1", live["node"]), ("saga", live["saga"])):
+        test = services[name]["healthcheck"]["test"]
+        assert test[0] == "CMD"
+        command = [part.replace("/127.0.0.1/8080", "/127.0.0.1/%d" % node.port) for part in test[1:]]
+        assert subprocess.run(command, timeout=10).returncode == 0, name
+        dead = [part.replace("/127.0.0.1/8080", "/127.0.0.1/%d" % free_port()) for part in test[1:]]
+        assert subprocess.run(dead, timeout=10, stderr=subprocess.DEVNULL).returncode != 0, name
 
 
 def compose():
@@ -357,8 +369,10 @@ def test_haproxy_accepts_the_configuration():
     assert result.returncode == 0, result.stderr
     with open(os.path.join(DEPLOY, "haproxy", "haproxy.cfg")) as f:
         cfg = f.read()
-    assert "balance leastconn" in cfg and "option forwardfor" in cfg and "http-buffer-request" not in cfg.replace("no option http-buffer-request", "")
-    assert re.search(r"uri /readyz", cfg)
+    directives = "\n".join(l.strip() for l in cfg.splitlines() if l.strip() and not l.strip().startswith("#"))
+    assert "balance leastconn" in directives and "option forwardfor" in directives
+    assert "option http-buffer-request" not in directives.replace("no option http-buffer-request", "")
+    assert re.search(r"uri /readyz", directives)
     assert int(re.search(r'maxconn "\$\{WAITROOM_LB_MAXCONN-(\d+)\}"', cfg).group(1)) >= 200000
 
 
@@ -391,11 +405,12 @@ def dashboard_metrics():
     exprs += [v["query"]["query"] if isinstance(v.get("query"), dict) else v.get("query", "")
               for v in dashboard["templating"]["list"] if v["type"] == "query"]
     for expr in exprs:
-        e = re.sub(r"\{[^}]*\}", "", expr)                       # label matchers
+        e = re.sub(r'"[^"]*"', "", expr)                          # label values
+        e = re.sub(r"\{[^}]*\}", "", e)                           # label matchers
         e = re.sub(r"\b(by|without)\s*\([^)]*\)", "", e)          # grouping labels
         e = re.sub(r"\[[^\]]*\]", "", e)                          # ranges
         e = re.sub(r"label_values\(([a-zA-Z_:][a-zA-Z0-9_:]*),[^)]*\)", r"\1", e)
-        for name in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*(?!\s*\()", e):
+        for name in re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()", e):
             if name.lower() not in PROMQL_WORDS and not re.fullmatch(r"[0-9.e]+", name):
                 names.add(name)
     return names, exprs
@@ -408,13 +423,20 @@ def exposed_names(text):
 def test_every_dashboard_metric_is_exposed_by_a_real_server(live):
     names, exprs = dashboard_metrics()
     assert len(names) >= 20, names
-    exposed = set()
+    exposed, texts = set(), ""
     for base in (live["node"].base, live["saga"].base, "http://127.0.0.1:%d" % live["proxy"].stats_port):
         status, body, _ = http("GET", base + "/metrics")
         assert status == 200
         exposed |= exposed_names(body.decode())
+        texts += body.decode()
     missing = sorted(names - exposed)
     assert not missing, "queried by the dashboard but exposed by no server: %s" % missing
+    # Labels the queries group or filter by must exist too (le, instance and job are Prometheus's).
+    labels = {"le", "instance", "job"} | set(re.findall(r'([a-zA-Z_]+)="', texts))
+    used = set(re.findall(r"\b([a-zA-Z_]+)\s*(?:=~|!=|=)\s*\"", " ".join(exprs)))
+    for group in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", " ".join(exprs)):
+        used |= {l.strip() for l in group.split(",")}
+    assert used - labels == set(), "labels queried but never exposed: %s" % sorted(used - labels)
     # The panels the operations issue asks for.
     joined = " ".join(exprs)
     for needle in ["waitroom_waiting", "waitroom_active", "waitroom_admitted_total", "waitroom_joins_total",

@@ -42,9 +42,12 @@ stop_all() {
 }
 trap stop_all EXIT
 
-# Runs a client phase; its PASS/FAIL lines become checks, INFO lines are shown.
+# Runs a client phase; its PASS/FAIL lines become checks, INFO lines are shown; a client that
+# crashes is a failure too.
 phase() {
-  local line
+  local line rc
+  "${CLIENTS[@]}" "$@" >"$WORK/phase.out" 2>&1
+  rc=$?
   while IFS= read -r line; do
     case "$line" in
       "PASS "*) pass "${line#PASS }" ;;
@@ -52,7 +55,8 @@ phase() {
       "INFO "*) echo "       ${line#INFO }" ;;
       *) echo "       $line" ;;
     esac
-  done < <("${CLIENTS[@]}" "$@" 2>&1)
+  done <"$WORK/phase.out"
+  [ "$rc" = 0 ] || fail "client phase '$1' exited with status $rc"
 }
 
 psql_mn() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt "$@"; }
