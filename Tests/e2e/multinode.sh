@@ -80,7 +80,7 @@ export WAITROOM_SIGNING_KEY
 # limit per address shows that the edges count clients, not the proxy.
 export WAITROOM_TRUSTED_PROXIES=127.0.0.1 WAITROOM_JOIN_RATE_PER_ADDRESS=2
 export WAITROOM_PAYMENT_LATENCY_MS=100 WAITROOM_PAYMENT_WEBHOOK_URL="$LB/v1/payments/webhook"
-check "migrate" "$BIN" migrate
+check "migrate" env WAITROOM_LOG_LEVEL=warning "$BIN" migrate
 
 echo "multinode: two edge nodes (127.0.0.2 with 2 workers, 127.0.0.3 with 1), role edge"
 EDGE1_PID=$(start_node edge1 127.0.0.2 "$EDGE_PORT" edge 2)
