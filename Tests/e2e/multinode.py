@@ -8,7 +8,7 @@ line per check (the shell script counts them) and `INFO ...` lines.
     multinode.py streams LB EVENT N RATE STATE.json    join N, stream, pause/resume, all admitted
     multinode.py checkout EDGE1 EDGE2 EVENT CAPACITY STATE.json ORDERS.json
     multinode.py orders EDGE1 EDGE2 ORDERS.json TIMEOUT wait until every order is completed
-    multinode.py survivor LB EVENT N RATE NODE         after a node died: N more are admitted
+    multinode.py survivor LB EVENT N RATE NODE PID...  N stream on both nodes; PIDs killed; NODE admits all
     multinode.py limit LB EVENT                        the join limit counts clients, not the proxy
 
 The admin token comes from WAITROOM_ADMIN_TOKEN.
@@ -61,47 +61,74 @@ def call(base, method, path, body=None, token=None, admin=False, source=None, ke
 
 
 class Stream(threading.Thread):
-    """One browser's SSE stream: records every event with the time it arrived."""
+    """One browser's SSE stream: records every event with the time it arrived, and reconnects
+    (with Last-Event-ID, as EventSource does) when the stream breaks before it is over."""
 
-    def __init__(self, base, event, ticket, source):
+    def __init__(self, base, event, ticket, source, lifetime=90):
         super().__init__(daemon=True)
         self.base, self.event, self.ticket, self.source = base, event, ticket, source
+        self.deadline = time.time() + lifetime
         self.events = []          # (time, name, data)
-        self.node = None
-        self.status = None
+        self.nodes = []           # the node of each connection, in order
+        self.last_id = None
         self.ended = threading.Event()
         self.lock = threading.Lock()
 
+    @property
+    def node(self):
+        return self.nodes[-1] if self.nodes else None
+
     def run(self):
+        try:
+            while time.time() < self.deadline:
+                if self.connect_once():
+                    return
+                time.sleep(0.2)
+        finally:
+            self.ended.set()
+
+    def connect_once(self):
+        """One connection; answers True when the stream is over (admitted, sold out, refused)."""
         url = urllib.parse.urlsplit(self.base)
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60, source_address=(self.source, 0))
+        headers = {"Accept": "text/event-stream"}
+        if self.last_id is not None:
+            headers["Last-Event-ID"] = self.last_id
         try:
-            conn.request("GET", "/v1/events/%s/queue/%s/stream" % (self.event, self.ticket),
-                         headers={"Accept": "text/event-stream"})
+            conn.request("GET", "/v1/events/%s/queue/%s/stream" % (self.event, self.ticket), headers=headers)
             response = conn.getresponse()
-            self.status = response.status
-            self.node = response.getheader("X-Waitroom-Edge")
+            if response.status != 200:
+                self.record("refused", {"status": response.status})
+                return response.status < 500
+            with self.lock:
+                self.nodes.append(response.getheader("X-Waitroom-Edge"))
             name, data = None, []
             while True:
                 line = response.readline()
                 if not line:
-                    break
+                    return False
                 line = line.decode().rstrip("\r\n")
                 if line.startswith("event:"):
                     name = line[6:].strip()
                 elif line.startswith("data:"):
                     data.append(line[5:].strip())
+                elif line.startswith("id:"):
+                    self.last_id = line[3:].strip()
                 elif line == "":
                     if name:
-                        with self.lock:
-                            self.events.append((time.time(), name, json.loads("\n".join(data) or "{}")))
+                        self.record(name, json.loads("\n".join(data) or "{}"))
+                        if name in ("admitted", "sold_out"):
+                            return True
                     name, data = None, []
         except Exception as error:  # noqa: BLE001 - a broken stream is a test outcome, recorded
-            with self.lock:
-                self.events.append((time.time(), "error", {"error": repr(error)}))
+            self.record("error", {"error": repr(error)})
+            return False
         finally:
             conn.close()
-            self.ended.set()
+
+    def record(self, name, data):
+        with self.lock:
+            self.events.append((time.time(), name, data))
 
     def named(self, name):
         with self.lock:
@@ -177,6 +204,7 @@ def streams_phase(base, event, count, rate, state_file):
     report(wait_until(lambda: all(s.named("admitted") for s in streams), count / rate + 15),
            "every stream got its admitted event")
     report(wait_until(lambda: all(s.ended.is_set() for s in streams), 5), "every stream ended after admitted")
+    report(all(len(s.nodes) == 1 for s in streams), "no stream had to reconnect")
     counts = [len(s.named("admitted")) for s in streams]
     report(all(c == 1 for c in counts), "no stream got admitted twice")
     tokens = [s.named("admitted")[0][2]["token"] for s in streams if s.named("admitted")]
@@ -260,14 +288,28 @@ def orders_phase(edge1, edge2, orders_file, timeout):
     report(len(with_tickets) == len(orders), "each completed order carries its ticket code")
 
 
-def survivor_phase(base, event, count, rate, node):
-    joined, streams = join_and_stream(base, event, count, 500, "after")
-    report(len(joined) == count, "%d joins through the load balancer after the node died" % count)
-    report(wait_until(lambda: all(s.named("position") or s.ended.is_set() for s in streams), 15),
-           "their streams opened")
-    report({s.node for s in streams} == {node}, "all of them on the surviving node (%s)" % node)
-    first = [s.named("position")[0][2]["position"] if s.named("position") else None for s in streams]
-    report(first == list(range(1, count + 1)), "exact positions 1..%d on the survivor" % count)
+def survivor_phase(base, event, count, rate, survivor, victim_pids):
+    joined, streams = join_and_stream(base, event, count, 500, "kill")
+    report(len(joined) == count, "%d joins through the load balancer while both nodes run" % count)
+    report(wait_until(lambda: all(s.named("position") for s in streams), 15), "their streams opened")
+    info("streams per node before the kill: " + ", ".join(
+        "%s=%d" % (n, [s.node for s in streams].count(n)) for n in sorted({str(s.node) for s in streams})))
+    report({s.node for s in streams} == {"edge1", "edge2"}, "on both nodes")
+    for pid in victim_pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    info("killed the other node (kill -9 of %s)" % " ".join(map(str, victim_pids)))
+    # The browsers of the dead node reconnect through the proxy and land on the survivor.
+    report(wait_until(lambda: all(s.node == survivor for s in streams), 15),
+           "every stream is on the surviving node (%s) after reconnecting" % survivor)
+    moved = [s for s in streams if len(s.nodes) > 1]
+    info("%d streams reconnected" % len(moved))
+    report(len(moved) > 0, "the dead node's streams reconnected")
+    time.sleep(1.5)
+    latest = [s.latest_position() for s in streams]
+    report(latest == list(range(1, count + 1)), "exact positions 1..%d on the survivor, reconnected or not (%s)" % (count, latest))
     admission(base, event, paused=False)
     started = time.time()
     report(wait_until(lambda: all(s.named("admitted") for s in streams), count / rate + 20),
@@ -278,11 +320,11 @@ def survivor_phase(base, event, count, rate, node):
 
 
 def limit_phase(base, event):
-    statuses = [call(base, "POST", "/v1/events/%s/queue" % event, {"userId": "flood-%d" % i}, source="127.0.3.1")[0]
+    statuses = [call(base, "POST", "/v1/events/%s/queue" % event, {"userId": "flood-%d" % i}, source="127.0.4.1")[0]
                 for i in range(30)]
     info("30 quick joins from one client through the proxy: %d answered 429" % statuses.count(429))
     report(statuses.count(429) > 0, "one client over the join limit gets 429 through the proxy")
-    status = call(base, "POST", "/v1/events/%s/queue" % event, {"userId": "neighbour"}, source="127.0.3.2")[0]
+    status = call(base, "POST", "/v1/events/%s/queue" % event, {"userId": "neighbour"}, source="127.0.4.2")[0]
     report(status == 201, "another client behind the same proxy still joins (201): X-Forwarded-For is trusted")
 
 
@@ -295,7 +337,7 @@ def main():
     elif command == "orders":
         orders_phase(args[0], args[1], args[2], float(args[3]))
     elif command == "survivor":
-        survivor_phase(args[0], args[1], int(args[2]), int(args[3]), args[4])
+        survivor_phase(args[0], args[1], int(args[2]), int(args[3]), args[4], [int(p) for p in args[5:]])
     elif command == "limit":
         limit_phase(args[0], args[1])
     else:

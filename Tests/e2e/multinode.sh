@@ -141,10 +141,9 @@ echo "multinode: kill -9 of the node that admits"
 check "mn2's admission lease is held by one process of one node" test "$(leads mn2 "$WORK"/edge*.log)" = 1
 leader=$(grep -l "waitroom.event=mn2 .*admission: leading" "$WORK"/edge*.log 2>/dev/null | head -n 1)
 leader=$(basename "${leader:-$WORK/edge1.log}" .log)
-if [ "$leader" = edge1 ]; then victim=$EDGE1_PID survivor=edge2; EDGE1_PID=; else victim=$EDGE2_PID survivor=edge1; EDGE2_PID=; fi
-echo "       the admission lease of mn2 is held on $leader; killing it"
-kill -KILL $(node_pids "$victim") 2>/dev/null
-phase survivor "$LB" mn2 10 "$RATE" "$survivor"
+if [ "$leader" = edge1 ]; then victim=$EDGE1_PID survivor=edge2; else victim=$EDGE2_PID survivor=edge1; fi
+echo "       the admission lease of mn2 is held on $leader; its streams and it are killed mid-wait"
+phase survivor "$LB" mn2 10 "$RATE" "$survivor" $(node_pids "$victim")
 check "the survivor took the admission lease of mn2 over" test "$(leads mn2 "$WORK/$survivor.log")" = 1
 check "stats page: the dead node is DOWN" bash -c "curl -s 'http://127.0.0.1:$STATS_PORT/stats;csv' | grep -q '^edges,$leader,.*DOWN'"
 
