@@ -19,7 +19,12 @@ swift test --skip-build --skip WaitroomTests || status=1
 swift test --skip-build --filter WaitroomTests || status=1
 # The waiting-room page in headless Chromium, and the HTTP contract, against a real server.
 PY=$(scripts/pyenv.sh) && (cd Tests/browser && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
+# The deployment files (deploy/): parse, refer to what exists, HAProxy and the probes and the
+# dashboard's metrics against a real server, systemd-analyze verify.
+PY=$(scripts/pyenv.sh) && (cd Tests/deploy && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
 Tests/e2e/server.sh "$ROOT/.build/debug/waitroomd" || status=1
 # kill -9 of the server and an immediate PostgreSQL stop under checkout load.
 Tests/e2e/crash.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
+# Two edge nodes on 127.0.0.2 and 127.0.0.3 and a saga node behind HAProxy (deploy/haproxy).
+Tests/e2e/multinode.sh "$ROOT/.build/debug/waitroomd" || status=1
 exit $status

@@ -19,6 +19,7 @@ struct QueueRoutes: Sendable {
     let catalog: EventCatalog
     let presence = StreamPresence()
     let limiter: AddressRateLimiter?
+    let trustedProxies: TrustedProxies
     let joinBatcher: JoinBatcher
     let abandonAfterSeconds: Int
     let logger: Logger
@@ -27,7 +28,7 @@ struct QueueRoutes: Sendable {
     var orderCounts: (@Sendable (String) async throws -> OrderBook.Counts)?
 
     init(store: QueueStore, trackers: TrackerRegistry, hub: SSEHub, keyring: SigningKeyring, catalog: EventCatalog,
-         joinRatePerAddress: Double?, abandonAfterSeconds: Int, logger: Logger) {
+         joinRatePerAddress: Double?, trustedProxies: TrustedProxies = .none, abandonAfterSeconds: Int, logger: Logger) {
         self.store = store
         self.trackers = trackers
         self.hub = hub
@@ -35,6 +36,7 @@ struct QueueRoutes: Sendable {
         self.catalog = catalog
         self.joinBatcher = JoinBatcher(store: store)
         self.limiter = joinRatePerAddress.map { AddressRateLimiter(ratePerSecond: $0, burst: max(1, $0 * 2)) }
+        self.trustedProxies = trustedProxies
         self.abandonAfterSeconds = abandonAfterSeconds
         self.logger = logger
     }
@@ -159,7 +161,9 @@ struct QueueRoutes: Sendable {
         // position (the usual case), else in a task.
         router.post("/v1/events/{eventId}/queue", future: { request, context in
             let event = try request.pathParameters.require("eventId")
-            if let limiter = routes.limiter, let wait = limiter.take(context.remoteAddress?.ipAddress ?? "unknown") {
+            if let limiter = routes.limiter,
+               let wait = limiter.take(routes.trustedProxies.clientAddress(
+                   peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers["X-Forwarded-For"])) {
                 throw HTTPError(.tooManyRequests, code: "rate_limited", message: "too many joins from this address",
                                 headers: ["Retry-After": String(Int(wait.rounded(.up)))])
             }

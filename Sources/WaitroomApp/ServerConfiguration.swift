@@ -46,6 +46,13 @@ public struct ServerConfiguration: Sendable {
     public var paymentAPIKey: String?
     /// Where the outbox relay posts order events (besides the log); `nil`: the log only.
     public var outboxWebhookURL: String?
+    /// What this process runs: the edge, the order saga, or both.
+    public var role: ServerRole = .all
+    /// Where the payment simulator delivers its webhooks; `nil`: this process's own port. A `saga`
+    /// process serves no API, so it points this at an edge (or the load balancer in front).
+    public var paymentWebhookURL: String?
+    /// Peers whose `X-Forwarded-For` names the client (load balancers in front of the edge).
+    public var trustedProxies = TrustedProxies.none
 
     /// The local instances that `scripts/services.sh start` (and so `make run`) starts.
     public static let localRedisURL = "redis://127.0.0.1:6391"
@@ -150,6 +157,19 @@ public struct ServerConfiguration: Sendable {
             }
             outboxWebhookURL = v
         }
+        if let v = nonEmpty("WAITROOM_ROLE") {
+            guard let parsed = ServerRole(parsing: v) else {
+                throw ConfigurationError(key: "WAITROOM_ROLE", message: "must be all, edge or saga, got '\(v)'")
+            }
+            role = parsed
+        }
+        if let v = nonEmpty("WAITROOM_PAYMENT_WEBHOOK_URL") {
+            guard v.hasPrefix("http://") else {
+                throw ConfigurationError(key: "WAITROOM_PAYMENT_WEBHOOK_URL", message: "must be an http:// URL")
+            }
+            paymentWebhookURL = v
+        }
+        if let v = nonEmpty("WAITROOM_TRUSTED_PROXIES") { trustedProxies = try TrustedProxies(configuration: v) }
         if let v = nonEmpty("WAITROOM_LOG_FORMAT") {
             switch v.lowercased() {
             case "json": logJSON = true
@@ -192,6 +212,9 @@ public struct ServerConfiguration: Sendable {
         if let paymentURL { env["WAITROOM_PAYMENT_URL"] = paymentURL }
         if let paymentAPIKey { env["WAITROOM_PAYMENT_API_KEY"] = paymentAPIKey }
         if let outboxWebhookURL { env["WAITROOM_OUTBOX_WEBHOOK_URL"] = outboxWebhookURL }
+        env["WAITROOM_ROLE"] = role.rawValue
+        if let paymentWebhookURL { env["WAITROOM_PAYMENT_WEBHOOK_URL"] = paymentWebhookURL }
+        env["WAITROOM_TRUSTED_PROXIES"] = trustedProxies.configurationString
         env["WAITROOM_HOLD_SECONDS"] = String(reservations.holdSeconds)
         env["WAITROOM_TICKETS_PER_ADMISSION"] = String(reservations.ticketsPerAdmission)
         env["WAITROOM_INVENTORY_BATCH"] = String(reservations.maxBatchSize)

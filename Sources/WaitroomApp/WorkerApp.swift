@@ -39,6 +39,7 @@ public enum WorkerApp {
         var queue = QueueRoutes(
             store: store, trackers: trackers, hub: hub, keyring: configuration.signingKeys, catalog: catalog,
             joinRatePerAddress: configuration.joinRatePerAddress > 0 ? configuration.joinRatePerAddress : nil,
+            trustedProxies: configuration.trustedProxies,
             abandonAfterSeconds: configuration.abandonAfterSeconds, logger: logger)
 
         // The inventory's combined transactions get connections of their own (a batch must not
@@ -101,7 +102,7 @@ public enum WorkerApp {
                 }
             })
         let selfHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
-        let webhookURL = "http://\(selfHost):\(configuration.port)/v1/payments/webhook"
+        let webhookURL = configuration.paymentWebhookURL ?? "http://\(selfHost):\(configuration.port)/v1/payments/webhook"
         let paymentWebhooks = SimulatedPaymentWebhooks(
             database: database, configuration: ordersConfiguration, logger: logger, isReady: { migrations.isComplete },
             scheduled: paymentScheduled
@@ -121,12 +122,17 @@ public enum WorkerApp {
         let book = OrderBook(database: database)
         queue.orderCounts = { try await book.counts(eventID: $0) }
 
-        var router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
-        let reservationRoutes = ReservationRoutes(service: reservations, keyring: configuration.signingKeys)
-        reservationRoutes.register(on: &router)
-        OrderRoutes(book: book,
-                    webhook: PaymentWebhookHandler(database: database, secret: ordersConfiguration.webhookSecret, logger: logger),
-                    reservations: reservationRoutes).register(on: &router)
+        let role = configuration.role
+        // A saga process serves only the built-in probes and metrics on its port.
+        var router = Router()
+        if role.runsEdge {
+            router = makeRouter(configuration: configuration, catalog: catalog, queue: queue)
+            let reservationRoutes = ReservationRoutes(service: reservations, keyring: configuration.signingKeys)
+            reservationRoutes.register(on: &router)
+            OrderRoutes(book: book,
+                        webhook: PaymentWebhookHandler(database: database, secret: ordersConfiguration.webhookSecret, logger: logger),
+                        reservations: reservationRoutes).register(on: &router)
+        }
         let server = EdgeServer(
             configuration: EdgeConfiguration(
                 host: configuration.host, port: configuration.port, reusePort: true,
@@ -147,20 +153,26 @@ public enum WorkerApp {
 
         logger.info("worker starting", metadata: [
             "pid": "\(getpid())", "address": "\(configuration.host):\(configuration.port)",
-            "event_loops": "\(configuration.eventLoopThreads)",
+            "event_loops": "\(configuration.eventLoopThreads)", "role": "\(role)",
         ])
-        let services = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: migrations),
-                .init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: admission),
+        var members: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: migrations),
+            .init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if role.runsEdge { members.append(.init(service: admission)) }
+        if role.runsSaga {
+            members += [
                 .init(service: sweeper),
                 .init(service: coordinator),
                 .init(service: paymentWebhooks),   // delivers only what the simulator scheduled
                 .init(service: outbox),
-                .init(service: trackers),
-                .init(service: server),   // last: shut down first
-            ],
+                .init(service: OrderStatusGauges(database: database, logger: logger, isReady: { migrations.isComplete })),
+            ]
+        }
+        if role.runsEdge { members.append(.init(service: trackers)) }
+        members.append(.init(service: server))   // last: shut down first
+        let services = ServiceGroup(configuration: .init(
+            services: members,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

@@ -19,6 +19,8 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Address to listen on (WAITROOM_HOST).") var host: String?
     @Option(help: "Port to listen on (WAITROOM_PORT).") var port: Int?
     @Option(help: "Worker processes sharing the port (WAITROOM_PROCESSES).") var processes: Int?
+    @Option(help: "What to run: all, edge (API only, no order saga) or saga (order saga, probes only) (WAITROOM_ROLE).")
+    var role: String?
 
     func apply(to c: inout ServerConfiguration) throws {
         if let host { c.host = host }
@@ -29,6 +31,10 @@ struct ServeOptions: ParsableArguments {
         if let processes {
             guard (1...256).contains(processes) else { throw ValidationError("--processes must be in 1...256") }
             c.processes = processes
+        }
+        if let role {
+            guard let parsed = ServerRole(parsing: role) else { throw ValidationError("--role must be all, edge or saga") }
+            c.role = parsed
         }
     }
 }

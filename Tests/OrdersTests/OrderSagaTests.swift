@@ -133,6 +133,27 @@ import Testing
         }
     }
 
+    @Test func orderStatusGaugesCountEveryState() async throws {
+        try await withSaga { h in
+            let gauges = OrderStatusGauges(database: h.client, logger: TestDatabase.logger)
+            #expect(try await gauges.sampleOnce() == Dictionary(uniqueKeysWithValues: OrderStatusGauges.states.map { ($0, 0) }))
+            let approved = try await h.order(holder: 1, quantity: 1)
+            let declined = try await h.order(holder: 2, quantity: 1, simulate: "decline")
+            _ = try await h.order(holder: 3, quantity: 1)
+            var counts = try await gauges.sampleOnce()
+            #expect(counts["pending"] == 3 && counts["completed"] == 0)
+            let c = h.coordinator("a")
+            try await h.drive([c]) {
+                let first = try await h.status(approved), second = try await h.status(declined)
+                return first == "completed" && second == "cancelled"
+            }
+            counts = try await gauges.sampleOnce()
+            let total = try await h.value("SELECT count(*) FROM orders", as: Int.self)
+            #expect(counts["cancelled"] == 1 && counts["completed"]! >= 1 && counts["needs_attention"] == 0)
+            #expect(counts.filter { $0.key != "needs_attention" }.values.reduce(0, +) == total)
+        }
+    }
+
     @Test func paymentTimeoutCancels() async throws {
         try await withSaga(paymentTimeout: .milliseconds(300)) { h in
             let order = try await h.order(holder: 1, simulate: "timeout")
