@@ -20,6 +20,8 @@ swift test --skip-build --filter WaitroomTests || status=1
 # The waiting-room page in headless Chromium, and the HTTP contract, against a real server.
 PY=$(scripts/pyenv.sh) && (cd Tests/browser && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
 Tests/e2e/server.sh "$ROOT/.build/debug/waitroomd" || status=1
+# `waitroomd admin`: event files, admission, pause/resume on a stream, errors, the live view in tmux.
+Tests/e2e/admin.sh "$ROOT/.build/debug/waitroomd" || status=1
 # kill -9 of the server and an immediate PostgreSQL stop under checkout load.
 Tests/e2e/crash.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
 exit $status

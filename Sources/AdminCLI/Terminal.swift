@@ -1,0 +1,38 @@
+import Dispatch
+import Foundation
+
+/// Standard output as a screen for the live view: the alternate screen with the cursor hidden
+/// while it runs, and the user's screen back on exit or on Ctrl-C / SIGTERM / SIGHUP.
+enum Terminal {
+    static let enter = "\u{1B}[?1049h\u{1B}[?25l"
+    static let leave = "\u{1B}[?25h\u{1B}[?1049l"
+
+    /// Whether standard output is a terminal (else the live view prints one table after another).
+    static var isInteractive: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// `lines` drawn over the previous screen: cursor home, each line cleared to its end, and
+    /// what is below the last line cleared, so nothing flickers and nothing stale stays.
+    static func frame(_ lines: [String]) -> String {
+        "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\r\n\u{1B}[J"
+    }
+
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func writeError(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// Calls `handler` on SIGINT, SIGTERM or SIGHUP instead of dying at once; keep the answer
+    /// alive as long as the handler should be in force.
+    static func onSignals(_ handler: @escaping @Sendable (Int32) -> Void) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM, SIGHUP].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { handler(number) }
+            source.resume()
+            return source
+        }
+    }
+}
