@@ -15,8 +15,7 @@ struct LiveStats {
         let screen = Terminal.isInteractive && !json
         if screen { Terminal.write(Terminal.enter) }
         let signals = Terminal.onSignals { number in
-            if screen { Terminal.write(Terminal.leave) }
-            exit(number == SIGINT ? 0 : 128 + number)
+            Terminal.finish(writing: screen ? Terminal.leave : "", exitCode: number == SIGINT ? 0 : 128 + number)
         }
         defer {
             if screen { Terminal.write(Terminal.leave) }

@@ -59,8 +59,8 @@ public enum StatsView {
         lines.append(counter("left total", \.leftTotal))
         lines.append(counter("abandoned total", \.abandonedTotal))
         lines.append(counter("expired total", \.expiredTotal))
-        lines.append(row(["  joins/s (server)", number(s.joinsPerSecond)], widths: [22, 12]))
-        lines.append(row(["  admissions/s", number(s.admissionsPerSecond)], widths: [22, 12]))
+        lines.append(row(["  joins/s (server)", String(format: "%.1f", s.joinsPerSecond)], widths: [22, 12]))
+        lines.append(row(["  admissions/s", String(format: "%.1f", s.admissionsPerSecond)], widths: [22, 12]))
         lines.append("")
 
         let widths = [16, 11, 9, 9, 11, 9]

@@ -16,8 +16,21 @@ enum Terminal {
         "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\r\n\u{1B}[J"
     }
 
+    /// Held for every write to standard output and kept by a signal handler that ends the
+    /// process, so that no frame is half drawn over the restored screen.
+    private static let output = NSLock()
+
     static func write(_ text: String) {
+        output.lock()
+        defer { output.unlock() }
         FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// Writes `text` last and ends the process with `code`; a frame being drawn finishes first.
+    static func finish(writing text: String, exitCode code: Int32) -> Never {
+        output.lock()
+        FileHandle.standardOutput.write(Data(text.utf8))
+        exit(code)
     }
 
     static func writeError(_ text: String) {

@@ -36,6 +36,7 @@ import WaitroomApp
         #expect(line(lines, "  admitted total") == "  admitted total             4,310       +10      +5.0")
         #expect(line(lines, "  left total") == "  left total                     7         0       0.0")
         #expect(line(lines, "  joins/s") == "  joins/s (server)            12.5")
+        #expect(line(lines, "  admissions/s") == "  admissions/s                 5.0")
         #expect(line(lines, "  ga") == "  ga                  5,000       12      104      4,884       +4")
         #expect(line(lines, "  vip") == "  vip                   200        0        2        198        0")
         #expect(line(lines, "  all") == "  all                 5,200       12      106      5,082       +4")
