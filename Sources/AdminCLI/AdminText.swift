@@ -36,10 +36,10 @@ enum AdminText {
         "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)"
     }
 
-    /// Pretty JSON with RFC 3339 times, keys in the order the types declare them.
+    /// Pretty JSON with RFC 3339 times, keys sorted (the same text for the same value).
     static func json(_ value: some Encodable) throws(AdminError) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         do {
             return String(decoding: try encoder.encode(value), as: UTF8.self)

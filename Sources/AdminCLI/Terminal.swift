@@ -23,18 +23,23 @@ enum Terminal {
     static func write(_ text: String) {
         output.lock()
         defer { output.unlock() }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+        } catch {
+            // The reader is gone (`… | head`): nobody is left to show anything to.
+            exit(0)
+        }
     }
 
     /// Writes `text` last and ends the process with `code`; a frame being drawn finishes first.
     static func finish(writing text: String, exitCode code: Int32) -> Never {
         output.lock()
-        FileHandle.standardOutput.write(Data(text.utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
         exit(code)
     }
 
     static func writeError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 
     /// Calls `handler` on SIGINT, SIGTERM or SIGHUP instead of dying at once; keep the answer
