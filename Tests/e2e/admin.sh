@@ -22,6 +22,7 @@ TMUX_SOCKET="waitroom-e2e-admin-$$"
 STREAM_PID=
 admin_cleanup() {
   tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TMUX_SOCKET"
   [ -n "$STREAM_PID" ] && kill "$STREAM_PID" 2>/dev/null
   cleanup
 }
