@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // System libraries: one shim header each, no logic.
@@ -93,9 +94,18 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
+        // `waitroomd admin …`: the ops CLI over the admin HTTP API (event files, admission, live stats).
+        .target(name: "AdminCLI", dependencies: [
+            "WaitroomApp", "Inventory", "Orders",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+
         // The server binary: the CLI. Its allocator is jemalloc.
         .executableTarget(name: "waitroomd", dependencies: [
-            "WaitroomApp", "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens", "CJemalloc",
+            "WaitroomApp", "AdminCLI", "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens", "CJemalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -139,6 +149,11 @@ let package = Package(
             "WaitroomApp", "Edge", "Inventory", "Postgres", "Tokens", "PostgresTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "AdminCLITests", dependencies: [
+            "AdminCLI", "WaitroomApp", "Edge", "Inventory", "Postgres", "PostgresTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "EdgeTests", dependencies: [
             "Edge", "Redis", "Postgres",

@@ -20,7 +20,7 @@ PG_PORT=${WAITROOM_LOCAL_PG_PORT:-5441}
 PG_USER=waitroom
 PACKAGES=(redis-server redis-tools postgresql postgresql-contrib libhiredis-dev libpq-dev libssl-dev
           libjemalloc-dev pkg-config curl procps bc wrk chromium chromium-driver python3 python3-venv
-          haproxy)
+          haproxy tmux)
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }

@@ -23,6 +23,8 @@ PY=$(scripts/pyenv.sh) && (cd Tests/browser && WAITROOMD="$ROOT/.build/debug/wai
 # dashboard's metrics against a real server, systemd-analyze verify.
 PY=$(scripts/pyenv.sh) && (cd Tests/deploy && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
 Tests/e2e/server.sh "$ROOT/.build/debug/waitroomd" || status=1
+# `waitroomd admin`: event files, admission, pause/resume on a stream, errors, the live view in tmux.
+Tests/e2e/admin.sh "$ROOT/.build/debug/waitroomd" || status=1
 # kill -9 of the server and an immediate PostgreSQL stop under checkout load.
 Tests/e2e/crash.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
 # Two edge nodes on 127.0.0.2 and 127.0.0.3 and a saga node behind HAProxy (deploy/haproxy).

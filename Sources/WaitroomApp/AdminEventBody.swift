@@ -1,29 +1,41 @@
 import Foundation
 import Inventory
 
-/// The body of `PUT /v1/admin/events/{eventId}`, as the contract spells it.
-struct AdminEventBody: Decodable, Sendable {
-    struct TicketClass: Decodable, Sendable {
-        var id: String
-        var name: String
-        var capacity: Int
-        var priceCents: Int
-        var seating: [EventDefinition.SeatRow]?
+/// The body of `PUT /v1/admin/events/{eventId}`, as the contract spells it. The server decodes
+/// it; `waitroomd admin event apply` builds it from an event file and validates it the same way.
+public struct AdminEventBody: Codable, Sendable, Equatable {
+    public struct TicketClass: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var capacity: Int
+        public var priceCents: Int
+        public var seating: [EventDefinition.SeatRow]?
     }
 
-    struct Admission: Decodable, Sendable {
-        var ratePerSecond: Double
-        var maxActive: Int
-        var sessionSeconds: Int
+    public struct Admission: Codable, Sendable, Equatable {
+        public var ratePerSecond: Double
+        public var maxActive: Int
+        public var sessionSeconds: Int
     }
 
-    var name: String
-    var opensAt: String?
-    var ticketClasses: [TicketClass]
-    var admission: Admission
+    public var name: String
+    public var opensAt: String?
+    public var ticketClasses: [TicketClass]
+    public var admission: Admission
+
+    /// The body that defines `event` (its id is the path's, not the body's).
+    public init(_ event: EventDefinition) {
+        name = event.name
+        opensAt = event.opensAt.map { RFC3339.string($0) }
+        ticketClasses = event.ticketClasses.map {
+            TicketClass(id: $0.id, name: $0.name, capacity: $0.capacity, priceCents: $0.priceCents, seating: $0.seating)
+        }
+        admission = Admission(ratePerSecond: event.admission.ratePerSecond, maxActive: event.admission.maxActive,
+                              sessionSeconds: event.admission.sessionSeconds)
+    }
 
     /// The event this body defines under `id`; `opensAt` must be RFC 3339.
-    func definition(id: String) throws(InventoryError) -> EventDefinition {
+    public func definition(id: String) throws(InventoryError) -> EventDefinition {
         var opens: Date?
         if let opensAt {
             let withFraction = ISO8601DateFormatter()

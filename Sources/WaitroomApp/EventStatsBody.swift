@@ -3,27 +3,34 @@ import Orders
 import Waitroom
 
 /// `GET /v1/admin/events/{eventId}/stats`, as the contract spells it, plus the lottery's
-/// commitments (`seedHash` before opening, `seed` after) so anyone can recompute the order.
-struct EventStatsBody: Encodable {
-    struct TicketClass: Encodable { var id: String; var capacity: Int; var held: Int; var sold: Int }
-    struct Lottery: Encodable { var seedHash: String?; var seed: String?; var cohort: Int?; var open: Bool }
+/// commitments (`seedHash` before opening, `seed` after) so anyone can recompute the order, and
+/// the admission settings in force. `waitroomd admin stats` decodes it.
+public struct EventStatsBody: Codable, Sendable, Equatable {
+    public struct TicketClass: Codable, Sendable, Equatable {
+        public var id: String; public var capacity: Int; public var held: Int; public var sold: Int
+    }
+    public struct Lottery: Codable, Sendable, Equatable {
+        public var seedHash: String?; public var seed: String?; public var cohort: Int?; public var open: Bool
+    }
 
-    var eventId: String
-    var waiting: Int
-    var preQueue: Int
-    var admittedTotal: Int
-    var active: Int
-    var joinsPerSecond: Double
-    var admissionsPerSecond: Double
-    var paused: Bool
-    var soldOut: Bool
-    var leftTotal: Int
-    var abandonedTotal: Int
-    var expiredTotal: Int
-    var lottery: Lottery
-    var ticketClasses: [TicketClass]
+    public var eventId: String
+    public var waiting: Int
+    public var preQueue: Int
+    public var admittedTotal: Int
+    public var active: Int
+    public var joinsPerSecond: Double
+    public var admissionsPerSecond: Double
+    public var paused: Bool
+    public var soldOut: Bool
+    public var leftTotal: Int
+    public var abandonedTotal: Int
+    public var expiredTotal: Int
+    public var lottery: Lottery
+    /// The admission settings in force (`ratePerSecond`, `maxActive`, `sessionSeconds`).
+    public var admission: EventDefinition.Admission
+    public var ticketClasses: [TicketClass]
     /// Orders of the event (`pending`: not finished yet; `needsAttention`: sagas that gave up).
-    var orders = OrderBook.Counts()
+    public var orders = OrderBook.Counts()
 
     init(definition: EventDefinition, stats: QueueStats, stock: [EventCatalog.Stock], rates: RateSampler.Rates) {
         eventId = definition.id
@@ -39,6 +46,7 @@ struct EventStatsBody: Encodable {
         abandonedTotal = stats.abandonedTotal
         expiredTotal = stats.expiredTotal
         lottery = Lottery(seedHash: stats.seedHash, seed: stats.seed, cohort: stats.cohort, open: stats.isOpen)
+        admission = definition.admission
         ticketClasses = stock.map { TicketClass(id: $0.id, capacity: $0.capacity, held: $0.held, sold: $0.sold) }
     }
 }

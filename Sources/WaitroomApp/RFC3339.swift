@@ -3,9 +3,9 @@ import Foundation
 /// RFC 3339 UTC times (`2026-11-27T01:02:03Z`, optionally with milliseconds) without a
 /// `DateFormatter`: these are written on hot paths (every admission, every JSON log line), where
 /// making a formatter per call costs more than the rest of the work.
-enum RFC3339 {
+public enum RFC3339 {
     /// The time `milliseconds` after the epoch; with `fraction`, milliseconds are included.
-    static func string(milliseconds: Int64, fraction: Bool = false) -> String {
+    public static func string(milliseconds: Int64, fraction: Bool = false) -> String {
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
@@ -19,7 +19,7 @@ enum RFC3339 {
         return out + "Z"
     }
 
-    static func string(_ date: Date, fraction: Bool = false) -> String {
+    public static func string(_ date: Date, fraction: Bool = false) -> String {
         string(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), fraction: fraction)
     }
 }

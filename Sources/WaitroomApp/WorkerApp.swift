@@ -208,7 +208,7 @@ public enum WorkerApp {
                                                                                        abandonAfterSeconds: abandonAfter))
             }
             let event = try await catalog.event(id: id)
-            return try .json(event, status: outcome == .created ? .created : .ok)
+            return try eventResponse(event, status: outcome == .created ? .created : .ok)
         }
 
         router.get("/v1/admin/events/{eventId}") { request, _ in
@@ -217,7 +217,7 @@ public enum WorkerApp {
             guard let event = try await catalog.event(id: id) else {
                 throw InventoryError(.eventNotFound, "no event '\(id)'")
             }
-            return try .json(event)
+            return try eventResponse(event)
         }
 
         router.get("/e/{eventId}") { request, _ in
@@ -230,6 +230,13 @@ public enum WorkerApp {
         }
         return router
     }
+}
+
+/// An event as JSON, its `opensAt` an RFC 3339 time as the contract's times are.
+private func eventResponse(_ event: EventDefinition?, status: HTTPResponseStatus = .ok) throws -> HTTPResponse {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .iso8601
+    return .json(raw: ByteBuffer(bytes: try encoder.encode(event)), status: status)
 }
 
 /// `/readyz` says postgres is not ready until the schema is in place.

@@ -1,3 +1,4 @@
+import AdminCLI
 import ArgumentParser
 import Foundation
 import Logging
@@ -10,7 +11,7 @@ struct Waitroomd: AsyncParsableCommand {
         abstract: "Waitroom: a virtual waiting room and ticket reservation server.",
         discussion: "Configured by the WAITROOM_* environment variables (see README).",
         version: "waitroomd \(WaitroomVersion.string)\n\(Allocator.summary)",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, Check.self]
+        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, Check.self, AdminCommand.self]
     )
 }
 

@@ -65,6 +65,8 @@ import Tokens
             let (created, json, _) = try await call("PUT", url, body: Self.eventJSON)
             #expect(created == 201)
             #expect(json?["name"] as? String == "Spring tour")
+            // Times are RFC 3339 strings, as everywhere in the contract.
+            #expect(json?["opensAt"] as? String == "2027-03-01T18:00:00Z")
             let (updated, _, _) = try await call("PUT", url, body: Self.eventJSON.replacingOccurrences(of: "100", with: "150"))
             #expect(updated == 200)
             let (got, read, _) = try await call("GET", url)
