@@ -174,11 +174,16 @@ cmd_cluster_start() {
   log "redis cluster up on ${nodes[*]}"
 }
 
+# Empties every master and ends any slot migration a failed test left half-way (the slot stays
+# with its owner).
 cmd_cluster_flush() {
-  local port
+  local port slot
   for port in "${CLUSTER_PORTS[@]}"; do
     [ "$(redis-cli -h 127.0.0.1 -p "$port" role 2>/dev/null | head -n 1)" = master ] || continue
     redis-cli -h 127.0.0.1 -p "$port" flushall >/dev/null
+    for slot in $(redis-cli -h 127.0.0.1 -p "$port" cluster nodes | grep myself | grep -o '\[[0-9]*-[<>]-' | tr -dc '0-9\n'); do
+      redis-cli -h 127.0.0.1 -p "$port" cluster setslot "$slot" stable >/dev/null
+    done
   done
 }
 

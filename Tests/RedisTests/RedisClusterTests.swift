@@ -66,46 +66,53 @@ import Testing
         let sourceID = try #require(try await nodes[source]!.send("CLUSTER", "MYID").string)
         let targetID = try #require(try await nodes[target]!.send("CLUSTER", "MYID").string)
 
-        // Half-way: k0 moved to the target, k1 and k2 still on the source.
-        _ = try await nodes[target]!.send("CLUSTER", "SETSLOT", RedisArgument(slot), "IMPORTING", RedisArgument(sourceID))
-        _ = try await nodes[source]!.send("CLUSTER", "SETSLOT", RedisArgument(slot), "MIGRATING", RedisArgument(targetID))
-        _ = try await nodes[source]!.send("MIGRATE", RedisArgument(target.host), RedisArgument(target.port), "", 0, 5000, "KEYS", key[0])
+        // A failure half-way must not leave the shared cluster with a slot in migration.
+        do {
+            // Half-way: k0 moved to the target, k1 and k2 still on the source.
+            _ = try await nodes[target]!.send("CLUSTER", "SETSLOT", RedisArgument(slot), "IMPORTING", RedisArgument(sourceID))
+            _ = try await nodes[source]!.send("CLUSTER", "SETSLOT", RedisArgument(slot), "MIGRATING", RedisArgument(targetID))
+            _ = try await nodes[source]!.send("MIGRATE", RedisArgument(target.host), RedisArgument(target.port), "", 0, 5000, "KEYS", key[0])
 
-        let before = try #require(client.clusterStatistics)
-        #expect(try await client.send("GET", key[0]).string == "v0")  // ASK to the target
-        #expect(try await client.send("GET", key[1]).string == "v1")  // still on the source
-        #expect(try await client.send("SET", key[3], "v3").string == "OK")  // a new key: ASK, made on the target
-        #expect(try await client.send("INCR", RedisArgument("{\(tag)}:n")).int == 1)
-        #expect(try await client.send("GET", key[3]).string == "v3")
-        let asked = try #require(client.clusterStatistics)
-        #expect(asked.asked - before.asked == 4)
-        #expect(asked.moved == before.moved)
-        #expect(client.clusterNode(forSlot: slot) == source)  // ASK leaves the map alone
-        let onTarget = try await nodes[target]!.pipeline([["ASKING"], ["EXISTS", key[0], key[3]]])
-        #expect(onTarget[1] == .integer(2))
+            let before = try #require(client.clusterStatistics)
+            #expect(try await client.send("GET", key[0]).string == "v0")  // ASK to the target
+            #expect(try await client.send("GET", key[1]).string == "v1")  // still on the source
+            #expect(try await client.send("SET", key[3], "v3").string == "OK")  // a new key: ASK, made on the target
+            #expect(try await client.send("INCR", RedisArgument("{\(tag)}:n")).int == 1)
+            #expect(try await client.send("GET", key[3]).string == "v3")
+            let asked = try #require(client.clusterStatistics)
+            #expect(asked.asked - before.asked == 4)
+            #expect(asked.moved == before.moved)
+            #expect(client.clusterNode(forSlot: slot) == source)  // ASK leaves the map alone
+            let onTarget = try await nodes[target]!.pipeline([["ASKING"], ["EXISTS", key[0], key[3]]])
+            #expect(onTarget[1] == .integer(2))
 
-        // k0 is on the target, k1 on the source: TRYAGAIN until the migration ends below.
-        let mget = Task { try await client.send("MGET", key[0], key[1]) }
-        try await Task.sleep(for: .milliseconds(80))
+            // k0 is on the target, k1 on the source: TRYAGAIN until the migration ends below.
+            let mget = Task { try await client.send("MGET", key[0], key[1]) }
+            try await TestSupport.withDeadline(5, "a TRYAGAIN retry") {
+                while client.clusterStatistics!.retried == asked.retried { try await Task.sleep(for: .milliseconds(5)) }
+            }
 
-        while true {
-            let left = try await nodes[source]!.send("CLUSTER", "GETKEYSINSLOT", RedisArgument(slot), 100).array ?? []
-            if left.isEmpty { break }
-            let names = left.compactMap(\.bytes).map { RedisArgument(bytes: $0) }
-            _ = try await nodes[source]!.send(["MIGRATE", RedisArgument(target.host), RedisArgument(target.port), "", 0, 5000, "KEYS"] + names)
+            while true {
+                let left = try await nodes[source]!.send("CLUSTER", "GETKEYSINSLOT", RedisArgument(slot), 100).array ?? []
+                if left.isEmpty { break }
+                let names = left.compactMap(\.bytes).map { RedisArgument(bytes: $0) }
+                _ = try await nodes[source]!.send(["MIGRATE", RedisArgument(target.host), RedisArgument(target.port), "", 0, 5000, "KEYS"] + names)
+            }
+            for node in [target, source] + masters.filter({ $0 != source && $0 != target }) {
+                _ = try await nodes[node]!.send("CLUSTER", "SETSLOT", RedisArgument(slot), "NODE", RedisArgument(targetID))
+            }
+
+            #expect(try await mget.value.array?.map(\.string) == ["v0", "v1"])
+            #expect(try await client.send("GET", key[2]).string == "v2")
+            let after = try #require(client.clusterStatistics)
+            #expect(after.moved > asked.moved)
+            #expect(client.clusterNode(forSlot: slot) == target)
+            for i in 0..<4 { #expect(try await client.send("GET", key[i]).string == "v\(i)") }
+            #expect(try await nodes[target]!.send("GET", key[1]).string == "v1")
+        } catch {
+            for node in nodes.values { _ = try? await node.send("CLUSTER", "SETSLOT", RedisArgument(slot), "STABLE") }
+            throw error
         }
-        for node in [target, source] + masters.filter({ $0 != source && $0 != target }) {
-            _ = try await nodes[node]!.send("CLUSTER", "SETSLOT", RedisArgument(slot), "NODE", RedisArgument(targetID))
-        }
-
-        #expect(try await mget.value.array?.map(\.string) == ["v0", "v1"])
-        #expect(try await client.send("GET", key[2]).string == "v2")
-        let after = try #require(client.clusterStatistics)
-        #expect(after.retried > asked.retried)  // the MGET's TRYAGAIN
-        #expect(after.moved > asked.moved)
-        #expect(client.clusterNode(forSlot: slot) == target)
-        for i in 0..<4 { #expect(try await client.send("GET", key[i]).string == "v\(i)") }
-        #expect(try await nodes[target]!.send("GET", key[1]).string == "v1")
 
         _ = try await client.send(["DEL"] + key + [RedisArgument("{\(tag)}:n")])
         for node in nodes.values { await node.close() }
