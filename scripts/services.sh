@@ -6,11 +6,17 @@
 #   scripts/services.sh stop      stop both
 #   scripts/services.sh status    say what runs
 #   scripts/services.sh env       print the environment that points at them
+#   scripts/services.sh cluster-start   start a local three-master Redis Cluster (idempotent)
+#   scripts/services.sh cluster-flush   empty every master of it
+#   scripts/services.sh cluster-stop    stop it
 #
 # Everything lives under .local/ in the project folder (git-ignored); the system services are
 # never touched. Ports: Redis 127.0.0.1:$WAITROOM_LOCAL_REDIS_PORT (6391), PostgreSQL
 # 127.0.0.1:$WAITROOM_LOCAL_PG_PORT (5441). When WAITROOM_REDIS_URL / WAITROOM_DATABASE_URL are
 # already set, the caller brought its own servers and `start` leaves that one alone.
+# The Redis Cluster (tests of cluster mode) runs on 127.0.0.1:$WAITROOM_LOCAL_CLUSTER_PORTS
+# (7301 7302 7303), one master each, no replicas; its URL is
+# redis-cluster://127.0.0.1:7301,127.0.0.1:7302,127.0.0.1:7303.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +24,7 @@ LOCAL="$ROOT/.local"
 REDIS_PORT=${WAITROOM_LOCAL_REDIS_PORT:-6391}
 PG_PORT=${WAITROOM_LOCAL_PG_PORT:-5441}
 PG_USER=waitroom
+read -r -a CLUSTER_PORTS <<<"${WAITROOM_LOCAL_CLUSTER_PORTS:-7301 7302 7303}"
 PACKAGES=(redis-server redis-tools postgresql postgresql-contrib libhiredis-dev libpq-dev libssl-dev
           libjemalloc-dev pkg-config curl procps bc wrk chromium chromium-driver python3 python3-venv
           haproxy tmux)
@@ -124,6 +131,71 @@ ensure_pg_roles() {
   done
 }
 
+node_up() { redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
+node_info() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
+
+cluster_ok() {
+  local port
+  for port in "${CLUSTER_PORTS[@]}"; do
+    [ "$(node_info "$port" cluster_state)" = ok ] || return 1
+    [ "$(node_info "$port" cluster_known_nodes)" = "${#CLUSTER_PORTS[@]}" ] || return 1
+    [ "$(node_info "$port" cluster_slots_assigned)" = 16384 ] || return 1
+  done
+}
+
+cmd_cluster_start() {
+  local port dir nodes=()
+  for port in "${CLUSTER_PORTS[@]}"; do
+    nodes+=("127.0.0.1:$port")
+    node_up "$port" && continue
+    dir="$LOCAL/cluster/$port"
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 5000 --save '' --appendonly no \
+      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --protected-mode yes >/dev/null
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do
+    for _ in $(seq 1 50); do node_up "$port" && break; sleep 0.1; done
+    node_up "$port" || die "cluster node $port did not start; see $LOCAL/cluster/$port/redis.log"
+  done
+  # A cluster from an earlier start comes back by itself (nodes.conf); give it a moment.
+  if [ "$(node_info "${CLUSTER_PORTS[0]}" cluster_slots_assigned)" != 0 ]; then
+    for _ in $(seq 1 30); do cluster_ok && break; sleep 0.1; done
+  fi
+  if cluster_ok; then log "redis cluster up on ${nodes[*]}"; return; fi
+  log "creating the redis cluster on ${nodes[*]}"
+  for port in "${CLUSTER_PORTS[@]}"; do
+    redis-cli -h 127.0.0.1 -p "$port" flushall >/dev/null 2>&1 || true
+    redis-cli -h 127.0.0.1 -p "$port" cluster reset hard >/dev/null
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$LOCAL/cluster/create.log" 2>&1 ||
+    die "redis-cli --cluster create failed; see $LOCAL/cluster/create.log"
+  for _ in $(seq 1 100); do cluster_ok && break; sleep 0.1; done
+  cluster_ok || die "the redis cluster did not become ok; see $LOCAL/cluster/*/redis.log"
+  log "redis cluster up on ${nodes[*]}"
+}
+
+# Empties every master and ends any slot migration a failed test left half-way (the slot stays
+# with its owner).
+cmd_cluster_flush() {
+  local port slot
+  for port in "${CLUSTER_PORTS[@]}"; do
+    [ "$(redis-cli -h 127.0.0.1 -p "$port" role 2>/dev/null | head -n 1)" = master ] || continue
+    redis-cli -h 127.0.0.1 -p "$port" flushall >/dev/null
+    for slot in $(redis-cli -h 127.0.0.1 -p "$port" cluster nodes | grep myself | grep -o '\[[0-9]*-[<>]-' | tr -dc '0-9\n'); do
+      redis-cli -h 127.0.0.1 -p "$port" cluster setslot "$slot" stable >/dev/null
+    done
+  done
+}
+
+cmd_cluster_stop() {
+  local port
+  for port in "${CLUSTER_PORTS[@]}"; do
+    node_up "$port" && redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  done
+  log "redis cluster stopped"
+}
+
 cmd_env() {
   cat <<ENV
 export WAITROOM_REDIS_URL=\${WAITROOM_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}
@@ -158,5 +230,8 @@ case "${1:-}" in
   restart) cmd_stop; cmd_start ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 install|start|stop|restart|status|env" >&2; exit 2 ;;
+  cluster-start) cmd_cluster_start ;;
+  cluster-flush) cmd_cluster_flush ;;
+  cluster-stop) cmd_cluster_stop ;;
+  *) echo "usage: $0 install|start|stop|restart|status|env|cluster-start|cluster-flush|cluster-stop" >&2; exit 2 ;;
 esac

@@ -1,20 +1,30 @@
 import Logging
 import NIOCore
-import Synchronization
 
 /// The entry point: a small pool of pipelined Redis connections.
 ///
 /// Connections connect lazily on first use and reconnect with exponential backoff after a loss.
 /// While a connection waits to reconnect, commands routed to it fail at once with
 /// ``RedisError/Code/unavailable`` rather than hang (connected connections are preferred).
+///
+/// With ``RedisConfiguration/isCluster`` the client speaks to a Redis Cluster: each command goes
+/// to the master of its keys' slot (a pool per node), `MOVED`/`ASK` are followed and
+/// `TRYAGAIN`/`CLUSTERDOWN` retried; commands whose keys are in different slots are refused with
+/// a `CROSSSLOT` error reply without being sent; keyless commands go to any node, `SCRIPT LOAD`,
+/// `SCRIPT FLUSH`, `FLUSHDB` and `FLUSHALL` to every master. A pipeline's replies keep the
+/// callers' order (commands for different nodes run concurrently; those of one slot in order).
 public final class RedisClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let metrics: RedisMetrics
-    private let slots: [RedisPoolSlot]
-    private let nextSlot = Atomic<Int>(0)
+    private let backend: Backend
+
+    private enum Backend: Sendable {
+        case single(RedisConnectionPool)
+        case cluster(RedisClusterRouter)
+    }
 
     /// A client for `configuration`; nothing connects until the first command.
     public init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
@@ -23,9 +33,25 @@ public final class RedisClient: Sendable {
         self.logger = logger
         let metrics = RedisMetrics()
         self.metrics = metrics
-        self.slots = (0..<max(1, configuration.poolSize)).map { index in
-            RedisPoolSlot(index: index, eventLoop: eventLoopGroup.next(), configuration: configuration, logger: logger, metrics: metrics)
+        if configuration.isCluster {
+            self.backend = .cluster(RedisClusterRouter(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, metrics: metrics))
+        } else {
+            self.backend = .single(RedisConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, metrics: metrics))
         }
+    }
+
+    /// Cluster mode: what the client did so far (redirects, retries, slot map loads); `nil` for
+    /// one server.
+    public var clusterStatistics: RedisClusterStatistics? {
+        guard case .cluster(let router) = backend else { return nil }
+        return router.statistics
+    }
+
+    /// Cluster mode: the master that serves `slot` in the client's slot map (`nil` before it is
+    /// loaded, or for one server).
+    public func clusterNode(forSlot slot: Int) -> RedisEndpoint? {
+        guard case .cluster(let router) = backend else { return nil }
+        return router.node(forSlot: slot)
     }
 
     /// Sends `PING` and checks for `PONG`.
@@ -53,8 +79,19 @@ public final class RedisClient: Sendable {
     /// ``send(_:timeout:)`` for callers on an event loop: no task, the reply completes the future
     /// (on the event loop of the connection it went through). Error replies fail it.
     public func sendFuture(_ args: [RedisArgument], timeout: TimeAmount? = nil) -> EventLoopFuture<RedisValue> {
+        sendFuture(args, route: nil, timeout: timeout)
+    }
+
+    /// Sends one command (name first) to the server of `key`: in cluster mode the master of its
+    /// slot, whatever the command (e.g. `SCAN … MATCH wr:{e}:*` for the keys of one hash tag).
+    /// For one server the same as ``send(_:timeout:)``.
+    public func send(_ args: [RedisArgument], onNodeOf key: RedisArgument, timeout: TimeAmount? = nil) async throws -> RedisValue {
+        try await sendFuture(args, route: .slot(RedisHashSlot.slot(of: key.bytes)), timeout: timeout).get()
+    }
+
+    private func sendFuture(_ args: [RedisArgument], route: RedisCommandRoute?, timeout: TimeAmount?) -> EventLoopFuture<RedisValue> {
         let metrics = self.metrics
-        return execute([args], timeout: timeout).flatMapThrowing { replies in
+        return execute([args], routes: route.map { [$0] }, timeout: timeout).flatMapThrowing { replies in
             let reply = replies[0]
             if case .error(let message) = reply {
                 metrics.commandErrors.increment()
@@ -64,7 +101,8 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Sends many commands in one write on one connection and returns their replies in order.
+    /// Sends many commands in one write on one connection and returns their replies in order
+    /// (in cluster mode: one write per node involved; the replies still come in this order).
     ///
     /// Error replies are kept as ``RedisValue/error(_:)`` values in the result (one failing
     /// command does not hide the others' replies); the call throws only when the batch as a
@@ -119,51 +157,39 @@ public final class RedisClient: Sendable {
         try await send("PUBLISH", RedisArgument(channel), message).int ?? 0
     }
 
-    /// A new subscriber with its own dedicated connection to the same server.
+    /// A new subscriber with its own dedicated connection to the same server. In cluster mode it
+    /// connects to one node (Redis 7 delivers `PUBLISH` cluster-wide) and moves to another
+    /// known node when that one fails.
     public func makeSubscriber() -> RedisSubscriber {
-        RedisSubscriber(configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger, metrics: metrics)
+        let nodes: @Sendable () -> [RedisEndpoint]
+        switch backend {
+        case .single:
+            let endpoint = configuration.endpoint
+            nodes = { [endpoint] }
+        case .cluster(let router):
+            nodes = { router.knownNodes() }
+        }
+        return RedisSubscriber(configuration: configuration, nodes: nodes, eventLoop: eventLoopGroup.next(), logger: logger, metrics: metrics)
     }
 
     /// Closes every connection gracefully (in-flight commands get their replies first). Commands
     /// sent afterwards fail with ``RedisError/Code/clientClosed``.
     public func close() async {
-        await withTaskGroup(of: Void.self) { group in
-            for slot in slots {
-                group.addTask { await slot.close() }
-            }
+        switch backend {
+        case .single(let pool): await pool.close()
+        case .cluster(let router): await router.close()
         }
     }
 
-    private func pickSlot() -> RedisPoolSlot {
-        let count = slots.count
-        let start = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
-        for offset in 0..<count {
-            let slot = slots[(start &+ offset) % count]
-            if slot.isConnected { return slot }
-        }
-        return slots[start % count]
-    }
-
-    private func execute(_ commands: [[RedisArgument]], timeout: TimeAmount?) -> EventLoopFuture<[RedisValue]> {
+    private func execute(_ commands: [[RedisArgument]], routes: [RedisCommandRoute]? = nil, timeout: TimeAmount?) -> EventLoopFuture<[RedisValue]> {
         let timeout = timeout ?? configuration.commandTimeout
-        let slot = pickSlot()
-        let future: EventLoopFuture<[RedisValue]>
-        switch slot.acquire() {
-        case .ready(let connection):
-            future = connection.send(commands, timeout: timeout)
-        case .pending(let connecting):
-            future = connecting.flatMap { $0.send(commands, timeout: timeout) }
-        case .failed(let error):
-            metrics.commandErrors.increment(by: commands.count)
-            return slot.eventLoop.makeFailedFuture(error)
+        switch backend {
+        case .single(let pool): return pool.execute(commands, timeout: timeout)
+        case .cluster(let router): return router.execute(commands, routes: routes, timeout: timeout)
         }
-        metrics.commands.increment(by: commands.count)
-        let metrics = self.metrics
-        future.whenFailure { _ in metrics.commandErrors.increment(by: commands.count) }
-        return future
     }
 
     private func failedFuture<Value>(_ error: any Error) -> EventLoopFuture<Value> {
-        slots[0].eventLoop.makeFailedFuture(error)
+        eventLoopGroup.any().makeFailedFuture(error)
     }
 }

@@ -22,6 +22,21 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var reconnectBackoffMin: TimeAmount
     /// Cap of the reconnect delay. Default 2 s.
     public var reconnectBackoffMax: TimeAmount
+    /// Redis Cluster mode when not empty: the seed nodes the slot map is first asked for
+    /// (`CLUSTER SLOTS`); ``host`` and ``port`` are the first of them. Empty: one server.
+    public var clusterNodes: [RedisEndpoint]
+    /// Cluster mode: `MOVED`/`ASK` redirects one command follows before its error is returned. Default 5.
+    public var clusterMaxRedirects: Int
+    /// Cluster mode: retries of a command answered `TRYAGAIN`/`CLUSTERDOWN` (with backoff from
+    /// ``clusterRetryBackoffMin`` to ``clusterRetryBackoffMax``). Default 5.
+    public var clusterMaxRetries: Int
+    /// Cluster mode: first delay before such a retry, doubled per retry, with jitter. Default 25 ms.
+    public var clusterRetryBackoffMin: TimeAmount
+    /// Cluster mode: cap of that delay. Default 1 s.
+    public var clusterRetryBackoffMax: TimeAmount
+    /// Cluster mode: least time between two reloads of the slot map (after `MOVED`, an unserved
+    /// slot or a node that cannot be reached). Default 250 ms.
+    public var clusterRefreshInterval: TimeAmount
 
     /// A configuration from parts.
     public init(
@@ -34,7 +49,13 @@ public struct RedisConfiguration: Sendable, Hashable {
         connectTimeout: TimeAmount = .seconds(2),
         commandTimeout: TimeAmount = .seconds(5),
         reconnectBackoffMin: TimeAmount = .milliseconds(50),
-        reconnectBackoffMax: TimeAmount = .seconds(2)
+        reconnectBackoffMax: TimeAmount = .seconds(2),
+        clusterNodes: [RedisEndpoint] = [],
+        clusterMaxRedirects: Int = 5,
+        clusterMaxRetries: Int = 5,
+        clusterRetryBackoffMin: TimeAmount = .milliseconds(25),
+        clusterRetryBackoffMax: TimeAmount = .seconds(1),
+        clusterRefreshInterval: TimeAmount = .milliseconds(250)
     ) {
         self.host = host
         self.port = port
@@ -46,17 +67,54 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.commandTimeout = commandTimeout
         self.reconnectBackoffMin = reconnectBackoffMin
         self.reconnectBackoffMax = reconnectBackoffMax
+        self.clusterNodes = clusterNodes
+        self.clusterMaxRedirects = max(0, clusterMaxRedirects)
+        self.clusterMaxRetries = max(0, clusterMaxRetries)
+        self.clusterRetryBackoffMin = clusterRetryBackoffMin
+        self.clusterRetryBackoffMax = clusterRetryBackoffMax
+        self.clusterRefreshInterval = clusterRefreshInterval
+        if let first = clusterNodes.first {
+            self.host = first.host
+            self.port = first.port
+        }
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`; the other fields keep their defaults.
+    /// `true` in Redis Cluster mode (``clusterNodes`` not empty).
+    public var isCluster: Bool { !clusterNodes.isEmpty }
+
+    /// ``host`` and ``port``.
+    public var endpoint: RedisEndpoint { RedisEndpoint(host: host, port: port) }
+
+    /// The settings of a connection to one node of the cluster: its address, database 0.
+    func node(_ endpoint: RedisEndpoint) -> RedisConfiguration {
+        var node = self
+        node.host = endpoint.host
+        node.port = endpoint.port
+        node.database = 0
+        node.clusterNodes = []
+        return node
+    }
+
+    /// Parses `redis://[[user]:password@]host[:port][/db]`, or
+    /// `redis-cluster://[[user]:password@]host[:port][,host[:port]…]` for a Redis Cluster (the
+    /// hosts are seed nodes; a cluster has only database 0). Other fields keep their defaults.
     ///
     /// Throws ``RedisError`` with code ``RedisError/Code/invalidURL`` for anything else.
     public init(url: String) throws {
         func invalid(_ why: String) -> RedisError {
             RedisError(code: .invalidURL, message: "invalid Redis URL '\(url)': \(why)")
         }
-        guard url.hasPrefix("redis://") else { throw invalid("scheme must be redis://") }
-        var rest = Substring(url.dropFirst("redis://".count))
+        let cluster: Bool
+        var rest: Substring
+        if url.hasPrefix("redis://") {
+            cluster = false
+            rest = Substring(url.dropFirst("redis://".count))
+        } else if url.hasPrefix("redis-cluster://") {
+            cluster = true
+            rest = Substring(url.dropFirst("redis-cluster://".count))
+        } else {
+            throw invalid("scheme must be redis:// or redis-cluster://")
+        }
         if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
             rest = rest[..<query]
         }
@@ -67,6 +125,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             rest = rest[..<slash]
             if !path.isEmpty {
                 guard let db = Int(path), db >= 0 else { throw invalid("database must be a non-negative integer") }
+                guard !cluster || db == 0 else { throw invalid("a Redis Cluster has only database 0") }
                 database = db
             }
         }
@@ -86,26 +145,40 @@ public struct RedisConfiguration: Sendable, Hashable {
             }
         }
 
+        let hosts = cluster ? rest.split(separator: ",", omittingEmptySubsequences: false) : [rest]
+        let endpoints = try hosts.map { part -> RedisEndpoint in
+            do { return try Self.endpoint(part) } catch let why as URLProblem { throw invalid(why.text) }
+        }
+        self.init(host: endpoints[0].host, port: endpoints[0].port, username: username, password: password,
+                  database: database, clusterNodes: cluster ? endpoints : [])
+    }
+
+    private struct URLProblem: Error {
+        var text: String
+    }
+
+    /// `host[:port]` or `[v6]:port` of a URL; the port defaults to 6379.
+    private static func endpoint(_ text: Substring) throws -> RedisEndpoint {
         var host: Substring
         var port = 6379
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw invalid("unterminated IPv6 address") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw URLProblem(text: "unterminated IPv6 address") }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else { throw invalid("bad port") }
+                guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else { throw URLProblem(text: "bad port") }
                 port = p
             }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            guard let p = Int(rest[rest.index(after: colon)...]) else { throw invalid("bad port") }
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            guard let p = Int(text[text.index(after: colon)...]) else { throw URLProblem(text: "bad port") }
             port = p
         } else {
-            host = rest
+            host = text
         }
-        guard !host.isEmpty else { throw invalid("missing host") }
-        guard (1...65535).contains(port) else { throw invalid("port out of range") }
-        self.init(host: String(host), port: port, username: username, password: password, database: database)
+        guard !host.isEmpty else { throw URLProblem(text: "missing host") }
+        guard (1...65535).contains(port) else { throw URLProblem(text: "port out of range") }
+        return RedisEndpoint(host: String(host), port: port)
     }
 
     private static func percentDecoded(_ text: String) -> String {

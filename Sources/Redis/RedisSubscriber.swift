@@ -9,6 +9,10 @@ import NIOCore
 /// the subscriber reconnects with backoff and re-issues `SUBSCRIBE`/`PSUBSCRIBE` for every active
 /// subscription; messages published while it was disconnected are lost (Redis pub/sub is
 /// at-most-once).
+///
+/// `nodes` lists where it may connect: the one server, or the known nodes of a Redis Cluster
+/// (Redis 7 delivers `PUBLISH` to subscribers on every node). After a failed connect or a lost
+/// connection it tries the next node of that list.
 // @unchecked Sendable: every mutable property is only touched on `eventLoop` (public methods hop
 // there with `submit`/`execute`; channel and timer callbacks run there), asserted in debug builds.
 public final class RedisSubscriber: @unchecked Sendable {
@@ -31,6 +35,7 @@ public final class RedisSubscriber: @unchecked Sendable {
     }
 
     private let configuration: RedisConfiguration
+    private let nodes: @Sendable () -> [RedisEndpoint]
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let metrics: RedisMetrics
@@ -40,9 +45,14 @@ public final class RedisSubscriber: @unchecked Sendable {
     private var listeners: [Name: [Int: AsyncStream<RedisMessage>.Continuation]] = [:]
     private var waiters: [Int: Waiter] = [:]
     private var nextID = 0
+    /// Which of `nodes()` to connect to next (modulo its count); moves on after a failure.
+    private var nodeCursor: Int
 
-    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, metrics: RedisMetrics) {
+    init(configuration: RedisConfiguration, nodes: @escaping @Sendable () -> [RedisEndpoint], eventLoop: any EventLoop, logger: Logger, metrics: RedisMetrics) {
         self.configuration = configuration
+        self.nodes = nodes
+        // Cluster subscribers start on different nodes, so that they do not all land on one.
+        self.nodeCursor = configuration.isCluster ? Int.random(in: 0..<1024) : 0
         self.eventLoop = eventLoop
         var logger = logger
         logger[metadataKey: "redis.connection"] = "pubsub"
@@ -185,7 +195,14 @@ public final class RedisSubscriber: @unchecked Sendable {
     private func connect(attempt: Int) {
         eventLoop.assertInEventLoop()
         state = .connecting(attempt: attempt)
-        RedisConnection.connect(configuration: configuration, eventLoop: eventLoop, logger: logger) { push in
+        let candidates = nodes()
+        var nodeConfiguration = configuration
+        if configuration.isCluster, !candidates.isEmpty {
+            let node = candidates[nodeCursor % candidates.count]
+            nodeConfiguration = configuration.node(node)
+            logger.debug("redis: subscriber connecting", metadata: ["redis.node": "\(node)"])
+        }
+        RedisConnection.connect(configuration: nodeConfiguration, eventLoop: eventLoop, logger: logger) { push in
             self.eventLoop.assertInEventLoop()
             self.handle(push)
         }.hop(to: eventLoop).whenComplete { result in
@@ -212,6 +229,7 @@ public final class RedisSubscriber: @unchecked Sendable {
 
         case .failure(let error):
             guard case .connecting = state else { return }
+            nodeCursor &+= 1
             let redisError = error as? RedisError ?? RedisError(code: .unavailable, message: "\(error)")
             logger.debug("redis: subscriber connect failed", metadata: ["redis.error": "\(redisError)"])
             if attempt == 0 {
@@ -238,6 +256,7 @@ public final class RedisSubscriber: @unchecked Sendable {
             state = .idle
             return
         }
+        nodeCursor &+= 1
         logger.warning("redis: subscriber connection lost; reconnecting")
         let error = RedisError(code: .connectionClosed, message: "connection lost")
         state = .waitingToReconnect(attempt: 1, lastError: error)

@@ -1,6 +1,7 @@
 import Inventory
 import Logging
 import Postgres
+import Redis
 import Tokens
 
 /// Everything a server process needs to know, read from the environment (the contract's
@@ -79,8 +80,10 @@ public struct ServerConfiguration: Sendable {
         if let v = try integer("WAITROOM_EVENT_LOOPS", in: 1...256) { eventLoopThreads = v }
         if let v = try integer("WAITROOM_MAX_BODY_BYTES", in: 1024...(64 << 20)) { maxBodyBytes = v }
         if let v = nonEmpty("WAITROOM_REDIS_URL") {
-            guard v.hasPrefix("redis://") else {
-                throw ConfigurationError(key: "WAITROOM_REDIS_URL", message: "must start with redis://")
+            do {
+                _ = try RedisConfiguration(url: v)
+            } catch {
+                throw ConfigurationError(key: "WAITROOM_REDIS_URL", message: (error as? RedisError)?.message ?? "\(error)")
             }
             redisURL = v
         }

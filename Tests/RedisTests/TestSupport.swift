@@ -96,6 +96,9 @@ final class RedisServerProcess: @unchecked Sendable {  // used from one test tas
         try await waitUntilAnswering()
     }
 
+    /// `true` between ``start()`` and ``kill()``.
+    var isRunning: Bool { process != nil }
+
     /// SIGKILL: no goodbye to the clients.
     func kill() {
         guard let process else { return }
@@ -119,7 +122,8 @@ final class RedisServerProcess: @unchecked Sendable {  // used from one test tas
         throw TestFailure("private redis-server on port \(port) did not start")
     }
 
-    private static func freePort() async throws -> Int {
+    /// A port nothing listens on right now (the kernel's pick).
+    static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress?.port ?? 0

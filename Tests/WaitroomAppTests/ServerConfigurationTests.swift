@@ -31,7 +31,8 @@ import Tokens
 
     @Test(arguments: [
         ("WAITROOM_PORT", "http"), ("WAITROOM_PORT", "70000"), ("WAITROOM_PROCESSES", "0"),
-        ("WAITROOM_REDIS_URL", "localhost:6379"), ("WAITROOM_DATABASE_URL", "mysql://x"),
+        ("WAITROOM_REDIS_URL", "localhost:6379"), ("WAITROOM_REDIS_URL", "redis-cluster://10.0.0.1:7000/1"),
+        ("WAITROOM_REDIS_URL", "redis://host:notaport"), ("WAITROOM_DATABASE_URL", "mysql://x"),
         ("WAITROOM_ADMIN_TOKEN", "short"), ("WAITROOM_SIGNING_KEY", "tooshort"), ("WAITROOM_LOG_LEVEL", "loud"),
     ])
     func rejectsBadValuesNamingTheVariable(key: String, value: String) {
@@ -41,6 +42,11 @@ import Tokens
         } catch {
             #expect(error.key == key)
         }
+    }
+
+    @Test func acceptsARedisClusterURL() throws {
+        let url = "redis-cluster://10.0.0.1:7000,10.0.0.2:7000"
+        #expect(try ServerConfiguration(environment: ["WAITROOM_REDIS_URL": url], cores: 1).redisURL == url)
     }
 
     @Test func workersShareOneSigningKey() throws {

@@ -35,12 +35,14 @@ enum TestSupport {
         return "t-\(base)-\(UUID().uuidString.prefix(8))"
     }
 
-    /// Deletes every key of `event` and its `wr:events` entry.
+    /// Deletes every key of `event` and its `wr:events` entry. The `SCAN` goes to the server of
+    /// the event's keys: in a Redis Cluster, the master of their slot (they share a hash tag).
     static func cleanUp(_ event: String, client: RedisClient) async {
         let keys = QueueKeys(event: event)
         var cursor = "0"
         repeat {
-            guard let reply = try? await client.send("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(keys.prefix + "*"), "COUNT", 1000),
+            guard let reply = try? await client.send(["SCAN", RedisArgument(cursor), "MATCH", RedisArgument(keys.prefix + "*"), "COUNT", 1000],
+                                                   onNodeOf: RedisArgument(keys.prefix)),
                   let parts = reply.array, parts.count == 2 else { return }
             cursor = parts[0].string ?? "0"
             let found = (parts[1].array ?? []).compactMap(\.string).map { RedisArgument($0) }
