@@ -15,10 +15,11 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private var opened = false
     private let timeoutResponse: ByteBuffer
 
-    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, bodyDeadline: TimeAmount, idleTimeout: TimeAmount) {
         self.machine = ConnectionTimeoutStateMachine(
             headerTimeout: headerTimeout,
             bodyTimeout: bodyTimeout,
+            bodyDeadline: bodyDeadline,
             idleTimeout: idleTimeout
         )
         let body = JSONText.errorBody(code: HTTPError.requestTimeout.code.rawValue, message: HTTPError.requestTimeout.message)

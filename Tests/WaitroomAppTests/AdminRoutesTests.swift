@@ -65,10 +65,13 @@ import Tokens
             let (created, json, _) = try await call("PUT", url, body: Self.eventJSON)
             #expect(created == 201)
             #expect(json?["name"] as? String == "Spring tour")
+            // Times are RFC 3339 strings, as everywhere in the contract (was seconds since 2001).
+            #expect(json?["opensAt"] as? String == "2027-03-01T18:00:00Z")
             let (updated, _, _) = try await call("PUT", url, body: Self.eventJSON.replacingOccurrences(of: "100", with: "150"))
             #expect(updated == 200)
             let (got, read, _) = try await call("GET", url)
             #expect(got == 200)
+            #expect(read?["opensAt"] as? String == "2027-03-01T18:00:00Z")
             let classes = read?["ticketClasses"] as? [[String: Any]]
             #expect(classes?.first?["capacity"] as? Int == 150)
         }

@@ -1,3 +1,4 @@
+import Edge
 import Testing
 import Tokens
 @testable import WaitroomApp
@@ -40,6 +41,28 @@ import Tokens
             Issue.record("accepted \(key)=\(value)")
         } catch {
             #expect(error.key == key)
+        }
+    }
+
+    @Test func connectionTimeoutsReachTheEdgeAndTheWorkers() throws {
+        let defaults = try ServerConfiguration(environment: [:], cores: 1).edge
+        #expect(defaults.headerTimeout == .seconds(10) && defaults.bodyTimeout == .seconds(30))
+        #expect(defaults.bodyDeadline == .seconds(60) && defaults.idleTimeout == .seconds(60))
+        let c = try ServerConfiguration(environment: [
+            "WAITROOM_HEADER_TIMEOUT_SECONDS": "2.5", "WAITROOM_BODY_TIMEOUT_SECONDS": "1",
+            "WAITROOM_BODY_DEADLINE_SECONDS": "4", "WAITROOM_IDLE_TIMEOUT_SECONDS": "7",
+        ], cores: 1)
+        let edge = c.edge
+        #expect(edge.headerTimeout == .milliseconds(2500) && edge.bodyTimeout == .seconds(1))
+        #expect(edge.bodyDeadline == .seconds(4) && edge.idleTimeout == .seconds(7))
+        // Workers are started with the supervisor's values.
+        let reread = try ServerConfiguration(environment: c.workerEnvironment(base: [:], workerIndex: 0), cores: 1).edge
+        #expect(reread.headerTimeout == edge.headerTimeout && reread.bodyDeadline == edge.bodyDeadline)
+        #expect(reread.bodyTimeout == edge.bodyTimeout && reread.idleTimeout == edge.idleTimeout)
+        for bad in ["0", "-1", "soon", "100000"] {
+            #expect(throws: ConfigurationError.self) {
+                try ServerConfiguration(environment: ["WAITROOM_HEADER_TIMEOUT_SECONDS": bad], cores: 1)
+            }
         }
     }
 
