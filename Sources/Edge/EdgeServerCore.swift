@@ -48,7 +48,8 @@ final class EdgeServerCore: Sendable {
             headerTimeout: self.headerTimeout,
             bodyTimeout: self.bodyTimeout,
             bodyDeadline: self.bodyDeadline,
-            idleTimeout: self.idleTimeout
+            idleTimeout: self.idleTimeout,
+            lingerTimeout: self.lingerTimeout
         ))
         try operations.configureHTTPServerPipeline(
             position: .last,
