@@ -92,6 +92,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [
+            // The API's OpenAPI document, compiled in and served at GET /v1/openapi.yaml.
+            .embedInCode("Resources/openapi.yaml"),
         ]),
 
         // `waitroomd admin …`: the ops CLI over the admin HTTP API (event files, admission, live stats).

@@ -32,10 +32,17 @@ if local_cluster; then scripts/services.sh cluster-flush || status=1; fi
 echo "== WaitroomTests against the Redis Cluster ($CLUSTER_URL)"
 WAITROOM_REDIS_URL="$CLUSTER_URL" swift test --skip-build --no-parallel --filter WaitroomTests || status=1
 # The waiting-room page in headless Chromium, and the HTTP contract, against a real server.
-PY=$(scripts/pyenv.sh) && (cd Tests/browser && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
-# The deployment files (deploy/): parse, refer to what exists, HAProxy and the probes and the
-# dashboard's metrics against a real server, systemd-analyze verify.
-PY=$(scripts/pyenv.sh) && (cd Tests/deploy && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
+if PY=$(scripts/pyenv.sh); then
+  (cd Tests/browser && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
+  # The OpenAPI document against the route table and, with schemathesis, against a real server;
+  # 1,000 slow (slowloris) clients; 10,000 malformed requests (about 2 min).
+  (cd Tests/api && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
+  # The deployment files (deploy/): parse, refer to what exists, HAProxy and the probes and the
+  # dashboard's metrics against a real server, systemd-analyze verify.
+  (cd Tests/deploy && WAITROOMD="$ROOT/.build/debug/waitroomd" "$PY" -m pytest -q -p no:cacheprovider) || status=1
+else
+  status=1
+fi
 Tests/e2e/server.sh "$ROOT/.build/debug/waitroomd" || status=1
 # `waitroomd admin`: event files, admission, pause/resume on a stream, errors, the live view in tmux.
 Tests/e2e/admin.sh "$ROOT/.build/debug/waitroomd" || status=1

@@ -13,12 +13,18 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var opened = false
+    /// After a `408`: what still arrives is read and dropped until the connection closes.
+    private var discarding = false
     private let timeoutResponse: ByteBuffer
+    private let lingerTimeout: TimeAmount
 
-    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, bodyDeadline: TimeAmount, idleTimeout: TimeAmount,
+         lingerTimeout: TimeAmount) {
+        self.lingerTimeout = lingerTimeout
         self.machine = ConnectionTimeoutStateMachine(
             headerTimeout: headerTimeout,
             bodyTimeout: bodyTimeout,
+            bodyDeadline: bodyDeadline,
             idleTimeout: idleTimeout
         )
         let body = JSONText.errorBody(code: HTTPError.requestTimeout.code.rawValue, message: HTTPError.requestTimeout.message)
@@ -47,6 +53,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if self.discarding { return }
         self.machine.bytesReceived(now: .now())
         self.arm(context: context)
         context.fireChannelRead(data)
@@ -95,8 +102,18 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         case .closeIdle:
             context.close(promise: nil)
         case .requestTimedOut:
+            self.discarding = true
+            let lingerTimeout = self.lingerTimeout
             context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(self.timeoutResponse))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
+                // Close our side, read and drop what a slow client still sends, then close: it
+                // reads the 408 instead of a reset caused by unread input (as HTTPConnectionHandler
+                // does after an error answer).
+                context.close(mode: .output).assumeIsolated().whenFailure { _ in
+                    context.close(promise: nil)
+                }
+                _ = context.eventLoop.assumeIsolated().scheduleTask(in: lingerTimeout) {
+                    context.close(promise: nil)
+                }
             }
         }
     }

@@ -4,7 +4,9 @@ import NIOCore
 ///
 /// - A new connection, or a kept-alive one that receives the first byte of its next request,
 ///   must deliver a complete request head within `headerTimeout`.
-/// - While a body is read, each read must come within `bodyTimeout` of the last.
+/// - While a body is read, each read must come within `bodyTimeout` of the last, and the whole
+///   body within `bodyDeadline` of the head (a body trickled a byte at a time, each just within
+///   `bodyTimeout`, would otherwise hold the connection for days: slowloris on bodies).
 /// - While the server works on a request (or streams a response) no timeout applies.
 /// - After a response, an idle kept-alive connection is closed after `idleTimeout`.
 ///
@@ -33,14 +35,18 @@ struct ConnectionTimeoutStateMachine {
 
     private(set) var phase: Phase = .awaitingHead
     private(set) var deadline: NIODeadline?
+    /// When the body being read must be complete.
+    private var bodyEnd: NIODeadline?
 
     let headerTimeout: TimeAmount
     let bodyTimeout: TimeAmount
+    let bodyDeadline: TimeAmount
     let idleTimeout: TimeAmount
 
-    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, bodyDeadline: TimeAmount = .seconds(60), idleTimeout: TimeAmount) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
+        self.bodyDeadline = bodyDeadline
         self.idleTimeout = idleTimeout
     }
 
@@ -55,7 +61,7 @@ struct ConnectionTimeoutStateMachine {
             self.phase = .awaitingHead
             self.deadline = now + self.headerTimeout
         case .readingBody:
-            self.deadline = now + self.bodyTimeout
+            self.deadline = self.bodyEnd.map { min($0, now + self.bodyTimeout) } ?? now + self.bodyTimeout
         case .awaitingHead, .processing, .closed:
             break
         }
@@ -64,13 +70,16 @@ struct ConnectionTimeoutStateMachine {
     mutating func requestHeadReceived(now: NIODeadline) {
         guard self.phase != .closed else { return }
         self.phase = .readingBody
-        self.deadline = now + self.bodyTimeout
+        let end = now + self.bodyDeadline
+        self.bodyEnd = end
+        self.deadline = min(end, now + self.bodyTimeout)
     }
 
     mutating func requestEndReceived() {
         guard self.phase != .closed else { return }
         self.phase = .processing
         self.deadline = nil
+        self.bodyEnd = nil
     }
 
     mutating func responseCompleted(now: NIODeadline) {
@@ -82,6 +91,7 @@ struct ConnectionTimeoutStateMachine {
     mutating func closed() {
         self.phase = .closed
         self.deadline = nil
+        self.bodyEnd = nil
     }
 
     mutating func timerFired(now: NIODeadline) -> TimerAction {

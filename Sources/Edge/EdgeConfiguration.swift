@@ -19,6 +19,9 @@ public struct EdgeConfiguration: Sendable {
     public var headerTimeout: Duration
     /// Longest pause between two reads of a request body before the request is timed out (`408`).
     public var bodyTimeout: Duration
+    /// Time a client has to deliver a whole request body, counted from the end of its head
+    /// (`408` after it, however steadily the bytes trickle).
+    public var bodyDeadline: Duration
     /// Time a kept-alive connection may sit idle between requests before it is closed.
     public var idleTimeout: Duration
     /// On graceful shutdown, how long in-flight requests may take before connections are force-closed.
@@ -47,6 +50,7 @@ public struct EdgeConfiguration: Sendable {
         maxHeaderBytes: Int = 32 * 1024,
         headerTimeout: Duration = .seconds(10),
         bodyTimeout: Duration = .seconds(30),
+        bodyDeadline: Duration = .seconds(60),
         idleTimeout: Duration = .seconds(60),
         drainTimeout: Duration = .seconds(10),
         lingerTimeout: Duration = .seconds(2),
@@ -63,6 +67,7 @@ public struct EdgeConfiguration: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
+        self.bodyDeadline = bodyDeadline
         self.idleTimeout = idleTimeout
         self.drainTimeout = drainTimeout
         self.lingerTimeout = lingerTimeout

@@ -8,6 +8,7 @@ import Darwin
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
@@ -114,6 +115,10 @@ public final class EdgeServer: Service {
 
     /// The port the server is bound to, once started (useful with port `0`).
     public var port: Int? { self.localAddress?.port }
+
+    /// Every `(method, pattern)` the server answers, the built-in routes included, in registration
+    /// order (`HEAD` is implied wherever `GET` is).
+    public var registeredRoutes: [(method: HTTPMethod, pattern: String)] { self.core.router.registeredRoutes }
 
     /// The number of open client connections.
     public var openConnections: Int { self.core.registry.count }

@@ -14,6 +14,7 @@ final class EdgeServerCore: Sendable {
     let requestIDs: RequestIDGenerator
     let headerTimeout: TimeAmount
     let bodyTimeout: TimeAmount
+    let bodyDeadline: TimeAmount
     let idleTimeout: TimeAmount
     let lingerTimeout: TimeAmount
 
@@ -32,6 +33,7 @@ final class EdgeServerCore: Sendable {
         self.requestIDs = RequestIDGenerator()
         self.headerTimeout = TimeAmount(configuration.headerTimeout)
         self.bodyTimeout = TimeAmount(configuration.bodyTimeout)
+        self.bodyDeadline = TimeAmount(configuration.bodyDeadline)
         self.idleTimeout = TimeAmount(configuration.idleTimeout)
         self.lingerTimeout = TimeAmount(configuration.lingerTimeout)
     }
@@ -45,7 +47,9 @@ final class EdgeServerCore: Sendable {
         try operations.addHandler(ConnectionTimeoutHandler(
             headerTimeout: self.headerTimeout,
             bodyTimeout: self.bodyTimeout,
-            idleTimeout: self.idleTimeout
+            bodyDeadline: self.bodyDeadline,
+            idleTimeout: self.idleTimeout,
+            lingerTimeout: self.lingerTimeout
         ))
         try operations.configureHTTPServerPipeline(
             position: .last,

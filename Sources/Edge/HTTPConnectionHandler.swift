@@ -91,6 +91,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A request cut short by the close itself (the decoder's last pass when the connection
+        // ends mid-head, after a 408 or a drain) has no one left to answer; writing then would
+        // also trip NIO's pipelining handler once it has quiesced.
+        guard context.channel.isActive else {
+            self.state = .closing
+            return
+        }
         guard let parserError = error as? HTTPParserError else {
             self.core.logger.debug("connection error", metadata: ["error": "\(error)"])
             self.state = .closing

@@ -75,11 +75,23 @@ public struct EventDefinition: Sendable, Equatable, Codable {
         }
     }
 
+    /// A display name: 1 to 200 bytes, no control characters (PostgreSQL text cannot hold NUL,
+    /// and the page shows names as they are).
+    static func isValidName(_ name: String) -> Bool {
+        (1...200).contains(name.utf8.count) && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// The times `opensAt` may take (PostgreSQL's timestamps and the page's clock handle these).
+    static let opensAtRange = Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799)
+
     /// Every rule an event must satisfy; throws the first one broken, naming the field.
     public func validate() throws(InventoryError) {
         guard Self.isValidID(id) else { throw InventoryError(.invalidEvent, "id must match [A-Za-z0-9_-]{1,64}") }
-        guard !name.isEmpty, name.utf8.count <= 200 else {
-            throw InventoryError(.invalidEvent, "name must have 1 to 200 bytes")
+        guard Self.isValidName(name) else {
+            throw InventoryError(.invalidEvent, "name must have 1 to 200 bytes and no control characters")
+        }
+        if let opensAt, !Self.opensAtRange.contains(opensAt) {
+            throw InventoryError(.invalidEvent, "opensAt must be between 1970-01-01 and 9999-12-31")
         }
         guard !ticketClasses.isEmpty, ticketClasses.count <= 100 else {
             throw InventoryError(.invalidEvent, "ticketClasses must have 1 to 100 entries")
@@ -92,8 +104,8 @@ public struct EventDefinition: Sendable, Equatable, Codable {
             guard seen.insert(c.id).inserted else {
                 throw InventoryError(.invalidEvent, "ticketClasses[\(i)].id '\(c.id)' is repeated")
             }
-            guard !c.name.isEmpty, c.name.utf8.count <= 200 else {
-                throw InventoryError(.invalidEvent, "ticketClasses[\(i)].name must have 1 to 200 bytes")
+            guard Self.isValidName(c.name) else {
+                throw InventoryError(.invalidEvent, "ticketClasses[\(i)].name must have 1 to 200 bytes and no control characters")
             }
             guard (0...10_000_000).contains(c.capacity) else {
                 throw InventoryError(.invalidEvent, "ticketClasses[\(i)].capacity must be in 0...10000000")

@@ -19,6 +19,13 @@ public struct PaymentWebhookBody: Codable, Sendable, Equatable {
         self.amountCents = amountCents
     }
 
+    /// Whether the ids are text an order row can hold: 1 to 200 bytes, no control characters.
+    public var hasPlainIDs: Bool {
+        [paymentId, orderId].allSatisfy { id in
+            (1...200).contains(id.utf8.count) && !id.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        }
+    }
+
     /// The signature header value of `body` under `secret`.
     public static func signature(of body: some Collection<UInt8>, secret: [UInt8]) -> String {
         Crypto.hex(Crypto.hmacSHA256(key: secret, message: body))
@@ -49,7 +56,7 @@ public struct PaymentWebhookHandler: Sendable {
             throw OrdersError(.invalidSignature, "the X-Payment-Signature does not match the body")
         }
         guard let event = try? JSONDecoder().decode(PaymentWebhookBody.self, from: Data(body)),
-              event.status == "succeeded" || event.status == "failed" else {
+              event.status == "succeeded" || event.status == "failed", event.hasPlainIDs else {
             throw OrdersError(.invalidPayload, "expected {paymentId, orderId, status: succeeded|failed, amountCents}")
         }
         let rows = try await database.query(

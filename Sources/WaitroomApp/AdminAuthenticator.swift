@@ -15,7 +15,9 @@ struct AdminAuthenticator: Sendable {
         guard let token else {
             throw HTTPError(.forbidden, code: "admin_disabled", message: "the admin API is disabled: no admin token is configured")
         }
-        guard let header = request.headers.first(name: "Authorization"), header.hasPrefix("Bearer ") else {
+        // The scheme is case-insensitive (RFC 9110), as for the admission token.
+        guard let header = request.headers.first(name: "Authorization"), header.utf8.count > 7,
+              header.prefix(7).lowercased() == "bearer " else {
             throw HTTPError(.unauthorized, code: "unauthorized", message: "admin token required",
                             headers: ["WWW-Authenticate": "Bearer"])
         }

@@ -109,9 +109,7 @@ struct QueueRoutes: Sendable {
 
     private func eta(_ tracker: EventTracker, position: Int?) -> Int? {
         guard let position else { return nil }
-        let rate = tracker.admissionRate
-        guard rate > 0 else { return nil }
-        return Int((Double(position) / rate).rounded(.up))
+        return AdmissionRateEstimator.etaSeconds(position: position, rate: tracker.admissionRate)
     }
 
     private func joinBody(event: String, joined: JoinResult) -> StatusBody {

@@ -1,3 +1,4 @@
+import Edge
 import Inventory
 import Logging
 import Postgres
@@ -28,6 +29,14 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int = 64 * 1024
     /// Graceful-shutdown drain deadline.
     public var drainSeconds: Double = 10
+    /// A request head must be complete this long after the connection (or the next request) starts.
+    public var headerTimeoutSeconds: Double = 10
+    /// Longest pause between two reads of a request body.
+    public var bodyTimeoutSeconds: Double = 30
+    /// A whole request body must arrive this long after its head.
+    public var bodyDeadlineSeconds: Double = 60
+    /// A kept-alive connection idle this long between requests is closed.
+    public var idleTimeoutSeconds: Double = 60
     /// Joins per second allowed from one client address (per worker process); 0 turns it off.
     public var joinRatePerAddress: Double = 20
     /// A waiting place with no open stream and no poll for this long loses its place.
@@ -180,12 +189,18 @@ public struct ServerConfiguration: Sendable {
             default: throw ConfigurationError(key: "WAITROOM_LOG_FORMAT", message: "must be text or json")
             }
         }
-        if let raw = nonEmpty("WAITROOM_DRAIN_SECONDS") {
-            guard let v = Double(raw), v >= 0, v <= 600 else {
-                throw ConfigurationError(key: "WAITROOM_DRAIN_SECONDS", message: "must be a number of seconds in 0...600")
+        func seconds(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+            guard let raw = nonEmpty(key) else { return nil }
+            guard let v = Double(raw), range.contains(v) else {
+                throw ConfigurationError(key: key, message: "must be a number of seconds in \(range.lowerBound)...\(range.upperBound), got '\(raw)'")
             }
-            drainSeconds = v
+            return v
         }
+        if let v = try seconds("WAITROOM_DRAIN_SECONDS", in: 0...600) { drainSeconds = v }
+        if let v = try seconds("WAITROOM_HEADER_TIMEOUT_SECONDS", in: 0.1...3_600) { headerTimeoutSeconds = v }
+        if let v = try seconds("WAITROOM_BODY_TIMEOUT_SECONDS", in: 0.1...3_600) { bodyTimeoutSeconds = v }
+        if let v = try seconds("WAITROOM_BODY_DEADLINE_SECONDS", in: 0.1...3_600) { bodyDeadlineSeconds = v }
+        if let v = try seconds("WAITROOM_IDLE_TIMEOUT_SECONDS", in: 0.1...86_400) { idleTimeoutSeconds = v }
     }
 
     /// The environment a worker process is started with: one configuration for all of them, and
@@ -203,6 +218,10 @@ public struct ServerConfiguration: Sendable {
         env["WAITROOM_LOG_FORMAT"] = logJSON ? "json" : "text"
         env["WAITROOM_MAX_BODY_BYTES"] = String(maxBodyBytes)
         env["WAITROOM_DRAIN_SECONDS"] = String(drainSeconds)
+        env["WAITROOM_HEADER_TIMEOUT_SECONDS"] = String(headerTimeoutSeconds)
+        env["WAITROOM_BODY_TIMEOUT_SECONDS"] = String(bodyTimeoutSeconds)
+        env["WAITROOM_BODY_DEADLINE_SECONDS"] = String(bodyDeadlineSeconds)
+        env["WAITROOM_IDLE_TIMEOUT_SECONDS"] = String(idleTimeoutSeconds)
         env["WAITROOM_WORKER_INDEX"] = String(workerIndex)
         env["WAITROOM_JOIN_RATE_PER_ADDRESS"] = String(joinRatePerAddress)
         env["WAITROOM_ABANDON_AFTER_SECONDS"] = String(abandonAfterSeconds)
@@ -229,6 +248,16 @@ public struct ServerConfiguration: Sendable {
         // own MALLOC_CONF wins.
         if env["MALLOC_CONF"] == nil { env["MALLOC_CONF"] = Self.workerMallocConfiguration }
         return env
+    }
+
+    /// The edge's limits and timeouts from this configuration.
+    public var edge: EdgeConfiguration {
+        func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
+        return EdgeConfiguration(
+            host: host, port: port, reusePort: true, maxBodyBytes: maxBodyBytes,
+            headerTimeout: duration(headerTimeoutSeconds), bodyTimeout: duration(bodyTimeoutSeconds),
+            bodyDeadline: duration(bodyDeadlineSeconds), idleTimeout: duration(idleTimeoutSeconds),
+            drainTimeout: duration(drainSeconds), eventLoopCount: eventLoopThreads)
     }
 
     /// The jemalloc options of workers unless MALLOC_CONF is set: freed pages go back after 1 s.

@@ -16,7 +16,43 @@ import Waitroom
 /// One edge worker process: its clients, its routes, its services, wired into one ServiceGroup.
 /// Shutdown runs in reverse order: HTTP first (stop accepting, drain), then the rest.
 public enum WorkerApp {
+    /// A worker wired but not started: its server (with the whole route table), its services in
+    /// start order, and what to close after they stopped. Building one does no I/O (the clients
+    /// connect lazily), so `waitroomd routes` can read the very route table `serve` uses.
+    public struct Assembly {
+        public let server: EdgeServer
+        let services: [ServiceGroupConfiguration.ServiceConfiguration]
+        let close: @Sendable () async -> Void
+    }
+
+    /// Serves until SIGTERM/SIGINT or the supervisor's exit, then closes everything.
     public static func run(configuration: ServerConfiguration, allocator: String, logger: Logger) async throws {
+        let worker = try assemble(configuration: configuration, allocator: allocator, logger: logger)
+        logger.info("worker starting", metadata: [
+            "pid": "\(getpid())", "address": "\(configuration.host):\(configuration.port)",
+            "event_loops": "\(configuration.eventLoopThreads)", "role": "\(configuration.role)",
+        ])
+        let services = ServiceGroup(configuration: .init(
+            services: worker.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            logger.error("worker stopped with an error", metadata: ["error": "\(error)"])
+        }
+        await worker.close()
+        logger.info("worker stopped")
+    }
+
+    /// The `(method, pattern)` of every route a worker serves, built exactly as ``run`` builds them.
+    public static func routeTable(configuration: ServerConfiguration, logger: Logger) async throws -> [(method: String, pattern: String)] {
+        let worker = try assemble(configuration: configuration, allocator: "", logger: logger)
+        let routes = worker.server.registeredRoutes.map { (method: $0.method.rawValue, pattern: $0.pattern) }
+        await worker.close()
+        return routes
+    }
+
+    /// Wires a worker's clients, routes and services without starting anything.
+    public static func assemble(configuration: ServerConfiguration, allocator: String, logger: Logger) throws -> Assembly {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         registry.makeGauge(descriptor: .init(
@@ -134,11 +170,7 @@ public enum WorkerApp {
                         reservations: reservationRoutes).register(on: &router)
         }
         let server = EdgeServer(
-            configuration: EdgeConfiguration(
-                host: configuration.host, port: configuration.port, reusePort: true,
-                maxBodyBytes: configuration.maxBodyBytes,
-                drainTimeout: .milliseconds(Int64(configuration.drainSeconds * 1000)),
-                eventLoopCount: configuration.eventLoopThreads),
+            configuration: configuration.edge,
             router: router,
             readinessChecks: [
                 ReadinessCheck(name: "redis") { try await redis.ping() },
@@ -151,17 +183,13 @@ public enum WorkerApp {
             eventLoopGroup: group,
             logger: logger)
 
-        logger.info("worker starting", metadata: [
-            "pid": "\(getpid())", "address": "\(configuration.host):\(configuration.port)",
-            "event_loops": "\(configuration.eventLoopThreads)", "role": "\(role)",
-        ])
-        var members: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: migrations),
             .init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup),
         ]
-        if role.runsEdge { members.append(.init(service: admission)) }
+        if role.runsEdge { services.append(.init(service: admission)) }
         if role.runsSaga {
-            members += [
+            services += [
                 .init(service: sweeper),
                 .init(service: coordinator),
                 .init(service: paymentWebhooks),   // delivers only what the simulator scheduled
@@ -169,24 +197,16 @@ public enum WorkerApp {
                 .init(service: OrderStatusGauges(database: database, logger: logger, isReady: { migrations.isComplete })),
             ]
         }
-        if role.runsEdge { members.append(.init(service: trackers)) }
-        members.append(.init(service: server))   // last: shut down first
-        let services = ServiceGroup(configuration: .init(
-            services: members,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            logger.error("worker stopped with an error", metadata: ["error": "\(error)"])
+        if role.runsEdge { services.append(.init(service: trackers)) }
+        services.append(.init(service: server))   // last: shut down first
+        return Assembly(server: server, services: services) {
+            trackers.shutdown()
+            await hub.close()
+            await redis.close()
+            await database.close()
+            await batchDatabase.close()
+            try? await group.shutdownGracefully()
         }
-        trackers.shutdown()
-        await hub.close()
-        await redis.close()
-        await database.close()
-        await batchDatabase.close()
-        try await group.shutdownGracefully()
-        logger.info("worker stopped")
     }
 
     static func makeRouter(configuration: ServerConfiguration, catalog: EventCatalog, queue: QueueRoutes?) -> Router {
@@ -207,7 +227,9 @@ public enum WorkerApp {
                 _ = try await queue.store.configure(event: id, settings: QueueSettings(definition, paused: paused,
                                                                                        abandonAfterSeconds: abandonAfter))
             }
-            let event = try await catalog.event(id: id)
+            guard let event = try await catalog.event(id: id) else {
+                throw InventoryError(.eventNotFound, "no event '\(id)'")
+            }
             return try eventResponse(event, status: outcome == .created ? .created : .ok)
         }
 
@@ -217,7 +239,12 @@ public enum WorkerApp {
             guard let event = try await catalog.event(id: id) else {
                 throw InventoryError(.eventNotFound, "no event '\(id)'")
             }
-            return try eventResponse(event)
+            return try eventResponse(event, status: .ok)
+        }
+
+        let document = ByteBuffer(bytes: PackageResources.openapi_yaml)
+        router.get("/v1/openapi.yaml") { _, _ in
+            HTTPResponse(status: .ok, headers: ["Content-Type": "application/yaml; charset=utf-8"], body: .buffer(document))
         }
 
         router.get("/e/{eventId}") { request, _ in
@@ -232,8 +259,8 @@ public enum WorkerApp {
     }
 }
 
-/// An event as JSON, its `opensAt` an RFC 3339 time as the contract's times are.
-private func eventResponse(_ event: EventDefinition?, status: HTTPResponseStatus = .ok) throws -> HTTPResponse {
+/// An event as the admin routes answer it; `opensAt` in RFC 3339, as the contract's times are.
+private func eventResponse(_ event: EventDefinition, status: HTTPResponseStatus) throws -> HTTPResponse {
     let encoder = JSONEncoder()
     encoder.dateEncodingStrategy = .iso8601
     return .json(raw: ByteBuffer(bytes: try encoder.encode(event)), status: status)

@@ -11,7 +11,7 @@ struct Waitroomd: AsyncParsableCommand {
         abstract: "Waitroom: a virtual waiting room and ticket reservation server.",
         discussion: "Configured by the WAITROOM_* environment variables (see README).",
         version: "waitroomd \(WaitroomVersion.string)\n\(Allocator.summary)",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, Check.self, AdminCommand.self]
+        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, Check.self, Routes.self, AdminCommand.self]
     )
 }
 
@@ -115,6 +115,20 @@ extension Waitroomd {
             let report = try await CheckCommand.run(configuration: configuration, eventID: event, logger: logger)
             print(CheckCommand.render(report))
             if !report.isConsistent { throw ExitCode(1) }
+        }
+    }
+
+    struct Routes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the route table a worker serves, as JSON: [{\"method\", \"path\"}] (no I/O).")
+
+        func run() async throws {
+            let configuration = try loadConfiguration()
+            var logger = makeLogger("waitroom.routes", configuration)
+            logger.logLevel = .error
+            let routes = try await WorkerApp.routeTable(configuration: configuration, logger: logger)
+            let objects = routes.map { #"{"method":"\#($0.method)","path":"\#($0.pattern)"}"# }
+            print("[" + objects.joined(separator: ",\n ") + "]")
         }
     }
 

@@ -34,6 +34,33 @@ struct ConnectionTimeoutStateMachineTests {
         #expect(machine.timerFired(now: t0 + .seconds(50)) == .requestTimedOut)
     }
 
+    @Test func aTrickledBodyEndsAtTheBodyDeadline() {
+        var machine = ConnectionTimeoutStateMachine(headerTimeout: .seconds(10), bodyTimeout: .seconds(3),
+                                                    bodyDeadline: .seconds(8), idleTimeout: .seconds(60))
+        machine.connectionOpened(now: t0)
+        machine.requestHeadReceived(now: t0)
+        #expect(machine.deadline == t0 + .seconds(3))
+        // A byte every 2 s keeps each pause under bodyTimeout, but the whole body is due at 8 s.
+        for second in stride(from: 2, through: 6, by: 2) {
+            machine.bytesReceived(now: t0 + .seconds(Int64(second)))
+        }
+        #expect(machine.deadline == t0 + .seconds(8))
+        machine.bytesReceived(now: t0 + .seconds(7))
+        #expect(machine.deadline == t0 + .seconds(8))
+        #expect(machine.timerFired(now: t0 + .seconds(8)) == .requestTimedOut)
+        // The next request on a kept-alive connection gets a fresh body deadline.
+        var next = ConnectionTimeoutStateMachine(headerTimeout: .seconds(10), bodyTimeout: .seconds(3),
+                                                 bodyDeadline: .seconds(8), idleTimeout: .seconds(60))
+        next.connectionOpened(now: t0)
+        next.requestHeadReceived(now: t0)
+        next.requestEndReceived()
+        next.responseCompleted(now: t0 + .seconds(1))
+        next.bytesReceived(now: t0 + .seconds(20))
+        next.requestHeadReceived(now: t0 + .seconds(20))
+        next.bytesReceived(now: t0 + .seconds(22))
+        #expect(next.deadline == t0 + .seconds(25))
+    }
+
     @Test func noTimeoutWhileProcessing() {
         var machine = machine()
         machine.connectionOpened(now: t0)

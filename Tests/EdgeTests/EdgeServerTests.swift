@@ -206,6 +206,72 @@ struct EdgeServerTests {
         }
     }
 
+    /// A slowloris client that keeps sending after its 408 can still send and then read the
+    /// answer: the server closes its side and drains the input for a while before closing. (A
+    /// close with unread input answers the client's next write with a reset, and a client that
+    /// sees its write fail, as curl or Python's asyncio do, never reads the 408.)
+    @Test func aClientStillTricklingAfterItsTimeoutReadsThe408() async throws {
+        var configuration = TestServer.configuration()
+        configuration.headerTimeout = .milliseconds(300)
+        configuration.lingerTimeout = .seconds(20)   // far beyond this test, however loaded the machine
+        try await TestServer.with(configuration: configuration) { _, port in
+            let connection = try await TestConnection.connect(port: port, reading: false)
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            // Well past the timeout, still sending, not reading: the 408 waits in the socket.
+            var failedWrites = 0
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .milliseconds(900) {
+                try await Task.sleep(for: .milliseconds(25))
+                do { try await connection.send("a") } catch { failedWrites += 1 }
+            }
+            #expect(failedWrites == 0)
+            try await connection.startReading()
+            let response = try await connection.readResponse(timeout: .seconds(3))
+            #expect(response.status == 408)
+            #expect(try errorCode(response) == "request_timeout")
+            #expect(try await connection.waitForClose(timeout: .seconds(3)))
+        }
+    }
+
+    /// Graceful shutdown while a client is halfway through a request head: the connection closes
+    /// and nothing answers the cut-off head (answering it tripped NIO's pipelining handler, which
+    /// had quiesced: a crash in debug builds).
+    @Test func drainingWithAHalfSentHeadClosesQuietly() async throws {
+        try await TestServer.with { server, port in
+            let connection = try await TestConnection.connect(port: port)
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Half: ")
+            try await Task.sleep(for: .milliseconds(100))
+            await server.shutdown()
+            #expect(try await connection.waitForClose(timeout: .seconds(3)))
+            #expect(connection.unparsedBytes.isEmpty)
+        }
+    }
+
+    /// A body trickled a byte at a time, each within the body timeout, ends at the body deadline.
+    @Test func aTrickledBodyEndsAtTheBodyDeadline() async throws {
+        var configuration = TestServer.configuration()
+        configuration.bodyTimeout = .seconds(2)
+        configuration.bodyDeadline = .milliseconds(1200)
+        try await TestServer.with(configuration: configuration) { _, port in
+            let connection = try await TestConnection.connect(port: port)
+            let start = ContinuousClock.now
+            try await connection.send("POST /v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+            let trickle = Task {
+                for _ in 0..<60 {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await connection.send("a")
+                }
+            }
+            let response = try await connection.readResponse(timeout: .seconds(5))
+            let elapsed = ContinuousClock.now - start
+            #expect(response.status == 408)
+            #expect(try errorCode(response) == "request_timeout")
+            // Without the deadline a byte every 100 ms (the pause limit is 2 s) is never cut off.
+            #expect(elapsed >= .milliseconds(1100) && elapsed < .seconds(4))
+            trickle.cancel()
+        }
+    }
+
     @Test func silentConnectionIsClosedByTheHeaderTimeout() async throws {
         var configuration = TestServer.configuration()
         configuration.headerTimeout = .milliseconds(200)

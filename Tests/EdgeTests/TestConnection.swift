@@ -41,6 +41,13 @@ final class TestConnection: Sendable {
             self.sink.state.withLock { $0.bytes.append(contentsOf: buffer.readableBytesView) }
         }
 
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .some(.inputClosed) = event as? ChannelEvent {
+                self.sink.state.withLock { $0.closed = true }
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
         func channelInactive(context: ChannelHandlerContext) {
             self.sink.state.withLock { $0.closed = true }
             context.fireChannelInactive()
@@ -59,9 +66,15 @@ final class TestConnection: Sendable {
         self.sink = sink
     }
 
-    static func connect(port: Int) async throws -> TestConnection {
+    /// Connects; with `reading: false` nothing is read from the socket until ``startReading()``
+    /// (what arrives waits in the kernel, as for a client busy elsewhere), and the server's FIN
+    /// does not close the connection (it may still write).
+    static func connect(port: Int, reading: Bool = true) async throws -> TestConnection {
         let sink = Sink()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: reading)
+            // Not reading, the client must not close on the server's FIN either (NIO would, on EPOLLRDHUP).
+            .channelOption(.allowRemoteHalfClosure, value: !reading)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(CollectingHandler(sink: sink))
@@ -70,6 +83,11 @@ final class TestConnection: Sendable {
             .connect(host: "127.0.0.1", port: port)
             .get()
         return TestConnection(channel: channel, sink: sink)
+    }
+
+    /// Starts reading after a ``connect(port:reading:)`` with `reading: false`.
+    func startReading() async throws {
+        try await self.channel.setOption(.autoRead, value: true)
     }
 
     func send(_ text: String) async throws {

@@ -200,6 +200,11 @@ import Testing
             #expect(await send(.init(paymentId: "pay_other", orderId: order, status: "succeeded", amountCents: 3_000)) == .unknownPayment)
             #expect(await send(.init(paymentId: payment, orderId: order, status: "succeeded", amountCents: 1)) == .amountMismatch)
             #expect(await send(.init(paymentId: payment, orderId: order, status: "maybe", amountCents: 3_000)) == .invalidPayload)
+            // Ids PostgreSQL cannot take as text (NUL) or too long are the payload's fault, not a 500.
+            #expect(await send(.init(paymentId: payment, orderId: "o_\u{0}", status: "succeeded", amountCents: 3_000)) == .invalidPayload)
+            #expect(await send(.init(paymentId: "p\u{0}", orderId: order, status: "succeeded", amountCents: 3_000)) == .invalidPayload)
+            #expect(await send(.init(paymentId: payment, orderId: String(repeating: "o", count: 300), status: "succeeded",
+                                     amountCents: 3_000)) == .invalidPayload)
             do {
                 _ = try await h.handler.handle(body: Array("{}".utf8), signature: nil)
                 Issue.record("accepted a webhook without a signature")

@@ -31,6 +31,35 @@ import Testing
         #expect(code(auth, nil) == "unauthorized")
     }
 
+    /// Wrong tokens of every length are refused alike: shorter, longer, much longer, empty,
+    /// a prefix or an extension of the right one, other bytes.
+    @Test(arguments: [
+        "", " ", "s", "s3cret-admin-token-12", "s3cret-admin-token-1234", "s3cret-admin-token-123 ",
+        " s3cret-admin-token-123", "S3CRET-ADMIN-TOKEN-123", "s3cret-admin-token-123\u{0}", "x3cret-admin-token-123",
+        String(repeating: "s3cret-admin-token-123", count: 500), String(repeating: "a", count: 70_000), "ş3cret-admin-token-123",
+    ])
+    func wrongTokensOfAnyLengthAreRefused(presented: String) {
+        let auth = AdminAuthenticator(token: "s3cret-admin-token-123")
+        #expect(code(auth, "Bearer " + presented) == "unauthorized")
+    }
+
+    @Test func theSchemeIsCaseInsensitive() {
+        let auth = AdminAuthenticator(token: "s3cret-admin-token-123")
+        #expect(code(auth, "bearer s3cret-admin-token-123") == nil)
+        #expect(code(auth, "BEARER s3cret-admin-token-123") == nil)
+        #expect(code(auth, "Bearer") == "unauthorized")
+        #expect(code(auth, "Bearers3cret-admin-token-123") == "unauthorized")
+    }
+
+    @Test func aLongConfiguredTokenMatchesOnlyItself() {
+        let token = String(repeating: "0123456789abcdef", count: 64)
+        let auth = AdminAuthenticator(token: token)
+        #expect(code(auth, "Bearer " + token) == nil)
+        #expect(code(auth, "Bearer " + token.dropLast()) == "unauthorized")
+        #expect(code(auth, "Bearer " + token + "0") == "unauthorized")
+        #expect(code(auth, "Bearer " + String(token.dropFirst()) + "0") == "unauthorized")
+    }
+
     @Test func noConfiguredTokenRefusesAll() {
         let auth = AdminAuthenticator(token: nil)
         #expect(code(auth, "Bearer anything-at-all-here") == "admin_disabled")

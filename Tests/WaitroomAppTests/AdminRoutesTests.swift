@@ -71,6 +71,7 @@ import Tokens
             #expect(updated == 200)
             let (got, read, _) = try await call("GET", url)
             #expect(got == 200)
+            #expect(read?["opensAt"] as? String == "2027-03-01T18:00:00Z")
             let classes = read?["ticketClasses"] as? [[String: Any]]
             #expect(classes?.first?["capacity"] as? Int == 150)
         }

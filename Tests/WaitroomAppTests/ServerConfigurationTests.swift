@@ -1,3 +1,4 @@
+import Edge
 import Testing
 import Tokens
 @testable import WaitroomApp
@@ -47,6 +48,28 @@ import Tokens
     @Test func acceptsARedisClusterURL() throws {
         let url = "redis-cluster://10.0.0.1:7000,10.0.0.2:7000"
         #expect(try ServerConfiguration(environment: ["WAITROOM_REDIS_URL": url], cores: 1).redisURL == url)
+    }
+
+    @Test func connectionTimeoutsReachTheEdgeAndTheWorkers() throws {
+        let defaults = try ServerConfiguration(environment: [:], cores: 1).edge
+        #expect(defaults.headerTimeout == .seconds(10) && defaults.bodyTimeout == .seconds(30))
+        #expect(defaults.bodyDeadline == .seconds(60) && defaults.idleTimeout == .seconds(60))
+        let c = try ServerConfiguration(environment: [
+            "WAITROOM_HEADER_TIMEOUT_SECONDS": "2.5", "WAITROOM_BODY_TIMEOUT_SECONDS": "1",
+            "WAITROOM_BODY_DEADLINE_SECONDS": "4", "WAITROOM_IDLE_TIMEOUT_SECONDS": "7",
+        ], cores: 1)
+        let edge = c.edge
+        #expect(edge.headerTimeout == .milliseconds(2500) && edge.bodyTimeout == .seconds(1))
+        #expect(edge.bodyDeadline == .seconds(4) && edge.idleTimeout == .seconds(7))
+        // Workers are started with the supervisor's values.
+        let reread = try ServerConfiguration(environment: c.workerEnvironment(base: [:], workerIndex: 0), cores: 1).edge
+        #expect(reread.headerTimeout == edge.headerTimeout && reread.bodyDeadline == edge.bodyDeadline)
+        #expect(reread.bodyTimeout == edge.bodyTimeout && reread.idleTimeout == edge.idleTimeout)
+        for bad in ["0", "-1", "soon", "100000"] {
+            #expect(throws: ConfigurationError.self) {
+                try ServerConfiguration(environment: ["WAITROOM_HEADER_TIMEOUT_SECONDS": bad], cores: 1)
+            }
+        }
     }
 
     @Test func workersShareOneSigningKey() throws {

@@ -113,6 +113,17 @@ struct PositionsPureTests {
         }
     }
 
+    /// A tiny admission rate (an admin may set 1e-300/s) gives a capped ETA: converting
+    /// position / rate to Int unchecked crashed a worker on `GET .../queue/{ticket}`.
+    @Test func etaOfATinyRateIsCappedNotATrap() {
+        #expect(AdmissionRateEstimator.etaSeconds(position: 5, rate: 1e-300) == Int(Int32.max))
+        #expect(AdmissionRateEstimator.etaSeconds(position: Int.max, rate: .leastNonzeroMagnitude) == Int(Int32.max))
+        #expect(AdmissionRateEstimator.etaSeconds(position: 5, rate: 2) == 3)
+        #expect(AdmissionRateEstimator.etaSeconds(position: 5, rate: 0) == nil)
+        #expect(AdmissionRateEstimator.etaSeconds(position: 5, rate: .nan) == nil)
+        #expect(AdmissionRateEstimator.etaSeconds(position: -1, rate: 1) == nil)
+    }
+
     @Test func rateEstimatorUsesConfiguredRateUntilMeasured() {
         var rate = AdmissionRateEstimator(halfLife: 5, window: 1)
         #expect(rate.etaSeconds(position: 10, configured: 4) == 3)

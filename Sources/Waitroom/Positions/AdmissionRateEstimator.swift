@@ -59,7 +59,12 @@ public struct AdmissionRateEstimator: Sendable, Equatable {
 
     /// `ceil(position / rate)`, or `nil` when the rate is zero.
     public func etaSeconds(position: Int, configured: Double) -> Int? {
-        let rate = self.rate(configured: configured)
+        Self.etaSeconds(position: position, rate: self.rate(configured: configured))
+    }
+
+    /// `ceil(position / rate)` capped at `Int32.max` (a tiny rate must not overflow the
+    /// conversion to `Int`), or `nil` when the rate is not positive.
+    public static func etaSeconds(position: Int, rate: Double) -> Int? {
         guard rate > 0, position >= 0 else { return nil }
         let seconds = (Double(position) / rate).rounded(.up)
         return seconds < Double(Int32.max) ? Int(seconds) : Int(Int32.max)
