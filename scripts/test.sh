@@ -22,4 +22,6 @@ PY=$(scripts/pyenv.sh) && (cd Tests/browser && WAITROOMD="$ROOT/.build/debug/wai
 Tests/e2e/server.sh "$ROOT/.build/debug/waitroomd" || status=1
 # kill -9 of the server and an immediate PostgreSQL stop under checkout load.
 Tests/e2e/crash.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
+# The on-sale load test at small scale: 600 users, 200 tickets, sold out with no oversell.
+Tests/e2e/onsale.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
 exit $status
