@@ -83,7 +83,8 @@ public struct SVGChart: Sendable {
     public func render() -> String {
         let xs = self.series.flatMap { $0.points.map(\.x) }
         let ys = self.series.flatMap { $0.points.map(\.y) } + self.references.map(\.y)
-        let xMin = xs.min() ?? 0
+        // Times count from the start of the run: the axis starts at 0 unless data lies before it.
+        let xMin = Swift.min(xs.min() ?? 0, 0)
         let xTicks = Self.ticks(upTo: Swift.max((xs.max() ?? 1) - xMin, 1), count: 8).map { $0 + xMin }
         let yTicks = Self.ticks(upTo: Swift.max(ys.max() ?? 1, 1e-9))
         let xMax = xTicks.last!, yMax = yTicks.last!

@@ -81,13 +81,7 @@ final class OnsaleWorker {
     private func sendReport(final: Bool) {
         let report = self.counters.report(target: self.target, attempted: self.users.count,
                                           elapsed: WallClock.monotonicSeconds() - self.started, final: final)
-        let future = self.reports.send(report)
-        if final {
-            future.whenComplete { [done] _ in done.succeed(()) }
-        } else {
-            // The coordinator is gone (its end of the pipe closed): stop at once.
-            future.whenFailure { _ in exit(3) }
-        }
+        self.reports.deliver(report, completing: self.done)
     }
 
     private func finish() {
