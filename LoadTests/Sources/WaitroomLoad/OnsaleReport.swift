@@ -87,7 +87,8 @@ enum OnsaleReport {
     }
 
     static func outcomeRows(_ r: OnsaleResult) -> [[String]] {
-        r.totals.outcomes.sorted { $0.key < $1.key }.map { [$0.key, String($0.value), "expected"] }
+        // A user that gave up after failures ends as `end: failed`: the failures are in the errors.
+        r.totals.outcomes.sorted { $0.key < $1.key }.map { [$0.key, String($0.value), $0.key == "end: failed" ? "after errors" : "expected"] }
             + r.totals.errors.sorted { $0.key < $1.key }.map { [$0.key, String($0.value), "ERROR"] }
     }
 

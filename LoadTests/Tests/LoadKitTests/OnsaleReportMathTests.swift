@@ -111,7 +111,7 @@ import Histogram
             classes: [C(id: "ga", capacity: 100, held: 0, sold: 100), C(id: "vip", capacity: 10, held: 0, sold: 10)],
             clientTickets: ["ga": 100, "vip": 10])
         #expect(results.count == 4)
-        #expect(results.allSatisfy(\.passed))
+        #expect(results.allSatisfy { $0.passed })
     }
 
     @Test func oversoldClassFails() {
