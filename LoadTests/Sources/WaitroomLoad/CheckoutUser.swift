@@ -36,6 +36,7 @@ final class CheckoutUser {
     private var declineNext = false
     private var declinedOnce = false
     private var confirmSentAt = 0.0
+    private var pollDelay: Double?
 
     init(users: OnsaleUsers, index: Int, userID: String) {
         self.users = users
@@ -259,10 +260,14 @@ final class CheckoutUser {
             token: self.token, idempotencyKey: "\(self.userID)-c\(self.attempt)"))
     }
 
+    /// Polls the order after a delay that starts at `--poll-milliseconds` and grows by half each
+    /// time up to 1 s: slow orders must not turn into a storm of polls that slows them further.
     private func poll(order: String) {
         let bound = NIOLoopBound(self, eventLoop: self.users.loop)
         let request = UserRequest(method: .GET, path: "/v1/orders/\(order)", token: self.token)
-        self.users.loop.scheduleTask(in: .milliseconds(Int64(self.users.options.pollMilliseconds))) {
+        let delay = self.pollDelay ?? Double(self.users.options.pollMilliseconds)
+        self.pollDelay = min(max(delay, 1) * 1.5, 1_000)
+        self.users.loop.scheduleTask(in: .milliseconds(Int64(delay))) {
             bound.value.send(request)
         }
     }
@@ -290,6 +295,7 @@ final class CheckoutUser {
             if status == 202, let order = JSONScan.string("orderId", in: body) {
                 self.counters.record(.confirm, seconds: elapsed)
                 self.counters.totals.confirms += 1
+                self.pollDelay = nil
                 self.poll(order: order)
             } else {
                 self.failed(kind, detail: "confirm: \(String(decoding: body.prefix(200), as: UTF8.self))", retry: false)
