@@ -37,6 +37,8 @@ final class CheckoutUser {
     private var declinedOnce = false
     private var confirmSentAt = 0.0
     private var pollDelay: Double?
+    private var rounds = 0
+    private static let maxRounds = 5
 
     init(users: OnsaleUsers, index: Int, userID: String) {
         self.users = users
@@ -239,7 +241,16 @@ final class CheckoutUser {
         if self.classID.isEmpty {
             self.quantity = Int.random(in: 1...4)
             guard let picked = self.users.pickClass(excluding: self.tried) else {
-                self.finish("nothing left")
+                // Every class refused: tickets held in other carts may still come back (an
+                // expired hold, a declined payment), so look again a few times, a second apart.
+                guard self.rounds < Self.maxRounds else {
+                    self.finish("nothing left")
+                    return
+                }
+                self.rounds += 1
+                self.tried.removeAll()
+                let bound = NIOLoopBound(self, eventLoop: self.users.loop)
+                self.users.loop.scheduleTask(in: .seconds(1)) { bound.value.reserve() }
                 return
             }
             self.classID = picked
