@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders bench-hold load-build clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders bench-hold onsale load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
@@ -59,6 +59,11 @@ bench-orders: services release
 ## 100,000 waiters holding SSE streams while admission runs at 1,000/s: STREAMS (100000) for WINDOW seconds (30)
 bench-hold: services release load-build
 	LoadTests/bench-hold.sh $${STREAMS:-100000} $${WINDOW:-30}
+
+## The on-sale load test: USERS (50000) hold streams, buy TICKETS (5000) until sold out; checks,
+## table, LoadTests/results/onsale-USERS-TICKETS.{json,html}
+onsale: services release load-build
+	LoadTests/onsale.sh $${USERS:-50000} $${TICKETS:-5000}
 
 clean:
 	rm -rf .build

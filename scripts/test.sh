@@ -50,4 +50,6 @@ Tests/e2e/admin.sh "$ROOT/.build/debug/waitroomd" || status=1
 Tests/e2e/crash.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
 # Two edge nodes on 127.0.0.2 and 127.0.0.3 and a saga node behind HAProxy (deploy/haproxy).
 Tests/e2e/multinode.sh "$ROOT/.build/debug/waitroomd" || status=1
+# The on-sale load test at small scale: 600 users, 200 tickets, sold out with no oversell.
+Tests/e2e/onsale.sh "$ROOT/.build/debug/waitroomd" "$ROOT/.build/debug/waitroom-load" || status=1
 exit $status

@@ -20,7 +20,8 @@ enum QueuePresenter {
                                     changeKey: position))
         case .admitted(let expiresAtMs):
             return .final(SSEEvent(name: "admitted", data: admissionJSON(eventID: eventID, order: order,
-                                                                         expiresAtMs: expiresAtMs, keyring: keyring)))
+                                                                         expiresAtMs: expiresAtMs, keyring: keyring,
+                                                                         ts: tickMicros)))
         case .departed, .unknown:
             return nil
         }
@@ -59,9 +60,13 @@ enum QueuePresenter {
                     expiresAt: UInt64(max(0, expiresAtMs / 1000))).encode(with: keyring)
     }
 
-    static func admissionJSON(eventID: String, order: Int, expiresAtMs: Int64, keyring: SigningKeyring) -> String {
+    /// `{"token":…,"expiresAt":…[,"ts":…]}`; `ts` (unix µs) is when this process saw the admission
+    /// tick, so a client can measure how late its `admitted` event arrived.
+    static func admissionJSON(eventID: String, order: Int, expiresAtMs: Int64, keyring: SigningKeyring,
+                              ts: Int64? = nil) -> String {
         let token = admissionToken(eventID: eventID, order: order, expiresAtMs: expiresAtMs, keyring: keyring)
-        return "{\"token\":\"\(token)\",\"expiresAt\":\"\(rfc3339(milliseconds: expiresAtMs))\"}"
+        let stamp = ts.map { ",\"ts\":\($0)" } ?? ""
+        return "{\"token\":\"\(token)\",\"expiresAt\":\"\(rfc3339(milliseconds: expiresAtMs))\"\(stamp)}"
     }
 
     static func rfc3339(milliseconds: Int64) -> String {

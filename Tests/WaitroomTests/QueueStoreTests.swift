@@ -187,6 +187,29 @@ import Waitroom
         #expect(try await store.stats(event: event).abandonedTotal == 3)
     }
 
+    @Test func aLateTickKeepsWhatItsDelayEarned() async throws {
+        let client = try await TestSupport.client()
+        let store = QueueStore(client: client)
+        let event = TestSupport.eventID()
+        defer { Task { await TestSupport.cleanUp(event, client: client); await client.close() } }
+        try await store.configure(event: event, settings: QueueSettings(ratePerSecond: 20, maxActive: 0, sessionSeconds: 60))
+        _ = try await TestSupport.joinMany(store, event: event, count: 100)
+        #expect(try await store.acquireLease(event: event, leaseID: "late", ttlMilliseconds: 30_000))
+        _ = try await store.admit(event: event, leaseID: "late")  // starts the bucket's clock
+        // The leader stalls for 0.7 s: that tick admits the 14 places the time earned, not the ¼ s
+        // burst cap (5), and never more than 1 s worth (20).
+        try await Task.sleep(for: .milliseconds(700))
+        guard case .ran(let late) = try await store.admit(event: event, leaseID: "late") else {
+            Issue.record("admit refused"); return
+        }
+        #expect((13...20).contains(late.admitted), "late tick admitted \(late.admitted)")
+        try await Task.sleep(for: .seconds(3))
+        guard case .ran(let later) = try await store.admit(event: event, leaseID: "late") else {
+            Issue.record("admit refused"); return
+        }
+        #expect(later.admitted == 20, "a 3 s stall catches up 1 s at most: \(later.admitted)")
+    }
+
     @Test func pauseStopsAdmissionsAndResumeContinuesWithoutABurst() async throws {
         let client = try await TestSupport.client()
         let store = QueueStore(client: client)

@@ -36,6 +36,18 @@ public enum JSONScan {
         return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 
+    /// How many times each string value of field `name` occurs anywhere in `bytes` (e.g. the
+    /// `ticketClassId` of every ticket in an order's `tickets` array).
+    public static func stringCounts(_ name: String, in bytes: [UInt8]) -> [String: UInt64] {
+        var counts: [String: UInt64] = [:]
+        var rest = bytes[...]
+        while let start = valueStart(of: name, in: rest) {
+            if let value = string(name, in: rest) { counts[value, default: 0] += 1 }
+            rest = rest[start...]
+        }
+        return counts
+    }
+
     private static func asciiDigit(_ byte: UInt8) -> UInt8? {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : nil
     }

@@ -32,6 +32,22 @@ public struct LatencyDigest: Codable, Sendable, Equatable {
         }
     }
 
+    /// The digest of both digests' samples (counts of equal bucket values are added).
+    public static func merged(_ a: LatencyDigest, _ b: LatencyDigest) -> LatencyDigest {
+        var counts: [UInt64: UInt64] = [:]
+        for pair in a.buckets + b.buckets where pair.count == 2 { counts[pair[0], default: 0] += pair[1] }
+        var digest = LatencyDigest()
+        digest.buckets = counts.keys.sorted().map { [$0, counts[$0]!] }
+        return digest
+    }
+
+    /// A histogram holding this digest's samples.
+    public func histogram() -> Histogram<UInt64> {
+        var h = LatencyDigest.makeHistogram()
+        self.add(to: &h)
+        return h
+    }
+
     /// The number of samples.
     public var totalCount: UInt64 { self.buckets.reduce(0) { $0 + ($1.count == 2 ? $1[1] : 0) } }
 }

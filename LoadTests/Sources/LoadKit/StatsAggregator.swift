@@ -54,6 +54,13 @@ public struct StatsAggregator: Sendable {
         return s
     }
 
+    /// The sum of the workers' latest on-sale stats (final reports carry the steps and series).
+    public var onsale: OnsaleStats {
+        var total = OnsaleStats()
+        for worker in self.latest.keys.sorted() { if let s = self.latest[worker]?.onsale { total.merge(s) } }
+        return total
+    }
+
     /// The sum of the workers' last `open` values, final reports included (what was open at the end).
     public var lastReportedOpen: Int { self.latest.values.reduce(0) { $0 + $1.open } }
 }

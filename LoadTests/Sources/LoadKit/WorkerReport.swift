@@ -29,6 +29,8 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var statuses: [String: UInt64]
     /// Latency samples (µs) so far; only filled on the final report.
     public var latency: LatencyDigest?
+    /// The users' progress of an `onsale` worker (other workers send none).
+    public var onsale: OnsaleStats?
 
     /// A report with all counters zero.
     public init(worker: Int, target: Int) {
@@ -45,5 +47,6 @@ public struct WorkerReport: Codable, Sendable, Equatable {
         self.requests = 0
         self.statuses = [:]
         self.latency = nil
+        self.onsale = nil
     }
 }

@@ -16,6 +16,8 @@ struct Coordinator {
         /// Events per second from the moment every connection had been attempted to the end.
         var steadyEventsPerSecond: Double
         var elapsed: Double
+        /// The sum of the on-sale workers' final stats (empty for other runs).
+        var onsale: OnsaleStats
     }
 
     /// Status file content.
@@ -35,6 +37,9 @@ struct Coordinator {
     var maxDuration: Double
     var statusFile: String?
     var quiet: Bool
+    /// Called once a second with the totals (after the progress line was made); a text it returns
+    /// is printed as the progress line instead.
+    var everySecond: ((AggregateSnapshot, OnsaleStats) async -> String?)? = nil
 
     func run(progress: (AggregateSnapshot, Int) -> String) async throws -> Outcome {
         let executable = try ChildProcess.currentExecutable()
@@ -70,7 +75,12 @@ struct Coordinator {
             if rampDone == nil, snapshot.target > 0, snapshot.attempted >= UInt64(snapshot.target), snapshot.workersReporting == self.workers {
                 rampDone = (elapsed, snapshot.events)
             }
-            if !self.quiet { print(progress(snapshot, peakOpen)) }
+            var line = progress(snapshot, peakOpen)
+            if let everySecond = self.everySecond { line = await everySecond(snapshot, state.onsale()) ?? line }
+            if !self.quiet {
+                print(line)
+                fflush(nil)  // all streams: progress must show when stdout is a pipe
+            }
             self.writeStatus(Status(snapshot: snapshot, peakOpen: peakOpen, done: false))
             if allDone || elapsed > self.maxDuration + 30 { break }
         }
@@ -91,7 +101,8 @@ struct Coordinator {
             p99Micros: hasLatency ? latency.valueAtPercentile(99) : nil,
             maxMicros: hasLatency ? latency.max : nil))
         try? await group.shutdownGracefully()
-        return Outcome(last: last, peakOpen: peakOpen, latency: latency, steadyEventsPerSecond: steady, elapsed: end)
+        return Outcome(last: last, peakOpen: peakOpen, latency: latency, steadyEventsPerSecond: steady, elapsed: end,
+                       onsale: state.onsale())
     }
 
     private func writeStatus(_ status: Status) {

@@ -36,6 +36,9 @@ final class CoordinatorState: @unchecked Sendable {
         }
     }
 
+    /// The sum of the latest on-sale stats of all children.
+    func onsale() -> OnsaleStats { self.withLock { $0.aggregator.onsale } }
+
     /// The merged latency histogram of the final reports.
     func latency() -> Histogram<UInt64> { self.withLock { $0.aggregator.latency } }
 }

@@ -13,6 +13,18 @@ struct ReportChannel: Sendable {
         return ReportChannel(channel: channel)
     }
 
+    /// Sends `report`: after a final one, `done` succeeds once it is written; when a periodic one
+    /// cannot be written, the coordinator is gone (its end of the pipe closed) and the process
+    /// exits at once rather than linger.
+    func deliver(_ report: WorkerReport, completing done: EventLoopPromise<Void>) {
+        let future = self.send(report)
+        if report.final {
+            future.whenComplete { _ in done.succeed(()) }
+        } else {
+            future.whenFailure { _ in exit(3) }
+        }
+    }
+
     /// Sends one report as a line; the future completes once it was written.
     func send(_ report: WorkerReport) -> EventLoopFuture<Void> {
         do {

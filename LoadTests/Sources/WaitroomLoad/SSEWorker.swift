@@ -48,13 +48,7 @@ final class SSEWorker {
     private func sendReport(final: Bool) {
         let report = self.counters.report(
             worker: self.plan.worker, target: self.plan.connections, elapsed: self.elapsed(), final: final)
-        let future = self.reports.send(report)
-        if final {
-            future.whenComplete { [done] _ in done.succeed(()) }
-        } else {
-            // The coordinator is gone (its end of the pipe closed): stop at once, do not linger.
-            future.whenFailure { _ in exit(3) }
-        }
+        self.reports.deliver(report, completing: self.done)
     }
 
     private func finish() {

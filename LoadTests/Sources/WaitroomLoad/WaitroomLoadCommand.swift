@@ -9,6 +9,6 @@ struct WaitroomLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waitroom-load",
         abstract: "Load clients for Waitroom (loopback targets only).",
-        subcommands: [SSECommand.self, JoinsCommand.self, ReserveCommand.self, SSEWorkerCommand.self, JoinsWorkerCommand.self]
+        subcommands: [SSECommand.self, JoinsCommand.self, ReserveCommand.self, OnsaleCommand.self, SSEWorkerCommand.self, OnsaleWorkerCommand.self, JoinsWorkerCommand.self]
     )
 }

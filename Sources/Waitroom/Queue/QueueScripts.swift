@@ -236,7 +236,10 @@ public enum QueueScripts {
 
     /// `admit(leaseId, limit)`, the admission tick, fenced: `{'FENCED'}` unless the lease holds
     /// `leaseId`. Time from Redis `TIME`. Drops expired actives (state `e`); refills the token
-    /// bucket (`rate × dt`, capped at `max(1, rate/4)`; not while paused, closed or sold out) and
+    /// bucket (`rate × dt`, capped at `max(1, rate/4, min(tokens, 1) + rate × min(dt, 1 s))`: saved
+    /// tokens allow a burst of ¼ s at most, but a tick that comes late keeps what its own delay
+    /// earned (up to 1 s) and the fraction left over, so stalls of the leader on a busy machine do
+    /// not lower the rate; not while paused, closed or sold out) and
     /// admits `k = min(floor(tokens), maxActive − active, waiting, limit)` lowest orders; publishes
     /// `tick F now k` when `k > 0`. Returns `{'OK', k, F, waiting, active, expired, openDue, now}`
     /// or `{'NOT_CONFIGURED'}`.
@@ -270,7 +273,7 @@ public enum QueueScripts {
           local at = tonumber(b[2] or fmt(nowUs))
           local dt = (nowUs - at) / 1000000
           if dt < 0 then dt = 0 end
-          local cap = math.max(1, rate * 0.25)
+          local cap = math.max(1, rate * 0.25, math.min(tokens, 1) + rate * math.min(dt, 1))
           tokens = math.min(cap, tokens + rate * dt)
           k = math.floor(tokens)
           if maxActive > 0 then
