@@ -28,6 +28,9 @@ public struct InventoryOutcome: Sendable, Equatable, Codable {
     /// stored with the key: they describe this run).
     public var lockWaitMicros: Int64?
     public var batchSize: Int?
+    /// Whether every class the batch locked was left with nothing held and nothing to sell: only
+    /// then can the event be sold out, so only then is it worth asking the database.
+    public var lockedClassesExhausted: Bool?
 
     public init(status: Int, error: String? = nil, message: String? = nil, body: Body? = nil) {
         self.status = status

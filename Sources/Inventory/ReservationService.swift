@@ -86,7 +86,11 @@ public final class ReservationService: Sendable {
         let outcome = try await batcher.submit(operation, on: lockSet)
         if outcome.status == 201, let id = outcome.body?.reservationId { lockSets.insert(id, lockSet) }
         metrics.count(.reserve, outcome)
-        if outcome.error == "insufficient_inventory" { await checkSoldOut(eventID: eventID) }
+        // A refusal for stock while the locked classes still have holds or stock cannot mean sold
+        // out: no query then (at the end of a sale nearly every request is such a refusal).
+        if outcome.error == "insufficient_inventory", outcome.lockedClassesExhausted == true {
+            await checkSoldOut(eventID: eventID)
+        }
         return outcome
     }
 
@@ -119,7 +123,7 @@ public final class ReservationService: Sendable {
             payment: .init(method: payment.method, simulate: payment.simulate))
         let outcome = try await batcher.submit(operation, on: lockSet)
         metrics.count(.confirm, outcome)
-        if outcome.status == 202 { await checkSoldOut(eventID: eventID) }
+        if outcome.status == 202, outcome.lockedClassesExhausted == true { await checkSoldOut(eventID: eventID) }
         return outcome
     }
 
@@ -165,7 +169,10 @@ public final class ReservationService: Sendable {
     }
 
     private struct BatchReply: Decodable {
-        struct ClassStock: Decodable { var id: String; var capacity: Int; var held: Int; var sold: Int }
+        struct ClassStock: Decodable {
+            var id: String; var capacity: Int; var held: Int; var sold: Int
+            var isExhausted: Bool { held == 0 && held + sold >= capacity }
+        }
         var lockWaitMicros: Int64
         var results: [InventoryOutcome]
         var classes: [ClassStock]
@@ -188,10 +195,12 @@ public final class ReservationService: Sendable {
         }
         let reply = try JSONDecoder().decode(BatchReply.self, from: Data(text.utf8))
         metrics.batch(size: operations.count, lockWaitMicros: reply.lockWaitMicros, duration: ContinuousClock.now - started)
+        let exhausted = reply.classes.allSatisfy(\.isExhausted)
         return reply.results.map { outcome in
             var outcome = outcome
             outcome.lockWaitMicros = reply.lockWaitMicros
             outcome.batchSize = operations.count
+            outcome.lockedClassesExhausted = exhausted
             return outcome
         }
     }
