@@ -145,7 +145,8 @@ if [ "$leader" = edge1 ]; then victim=$EDGE1_PID survivor=edge2; else victim=$ED
 echo "       the admission lease of mn2 is held on $leader; its streams and it are killed mid-wait"
 phase survivor "$LB" mn2 10 "$RATE" "$survivor" $(node_pids "$victim")
 check "the survivor took the admission lease of mn2 over" test "$(leads mn2 "$WORK/$survivor.log")" = 1
-check "stats page: the dead node is DOWN" bash -c "curl -s 'http://127.0.0.1:$STATS_PORT/stats;csv' | grep -q '^edges,$leader,.*DOWN'"
+# Two failed checks 2 s apart mark a node down (deploy/haproxy: inter 2s fall 2): wait up to 10 s.
+check "stats page: the dead node is DOWN" bash -c "for _ in \$(seq 50); do curl -s 'http://127.0.0.1:$STATS_PORT/stats;csv' | grep -q '^edges,$leader,.*DOWN' && exit 0; sleep 0.2; done; exit 1"
 
 echo "multinode: the join limit behind the proxy"
 phase limit "$LB" mn2
