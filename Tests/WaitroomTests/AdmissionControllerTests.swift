@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import Redis
 import Synchronization
 import Testing
@@ -180,5 +181,56 @@ import Waitroom
         let seconds = Double(t1 - t0) / 1000
         print("rate 50/s: admitted \(admitted) in \(seconds) s (\(Double(admitted) / seconds)/s); error vs 1500: \(Double(admitted - 1500) / 15)%")
         #expect(abs(admitted - 1_500) <= 30, "admitted \(admitted) in \(seconds) s")
+    }
+
+    /// The server's loops are saturated (here: blocked 1.5 s at a time). An admitter whose Redis
+    /// client shares them gets a reply once per block and keeps at most 1 s of tokens per tick,
+    /// so it falls to about two thirds of the rate; one on a loop and connection of its own
+    /// (``EventLoopTaskExecutor``, as the worker runs it) keeps the rate.
+    @Test func anAdmitterOnItsOwnLoopKeepsTheRateWhileTheServersLoopsAreBlocked() async throws {
+        let shared = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let own = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let observer = try await TestSupport.client()
+        let configuration = try RedisConfiguration(url: TestSupport.redisURL)
+        defer {
+            Task {
+                await observer.close()
+                try? await shared.shutdownGracefully()
+                try? await own.shutdownGracefully()
+            }
+        }
+
+        func admitted(isolated: Bool) async throws -> Double {
+            let event = TestSupport.eventID()
+            let store = QueueStore(client: observer)
+            try await store.configure(event: event, settings: QueueSettings(ratePerSecond: 50, maxActive: 0, sessionSeconds: 600))
+            _ = try await TestSupport.joinMany(store, event: event, count: 1_000)
+            let client = RedisClient(configuration: configuration, eventLoopGroup: isolated ? own : shared, logger: TestSupport.logger)
+            let controller = AdmissionController(
+                store: QueueStore(client: client),
+                configuration: AdmissionControllerConfiguration(releaseLeasesOnShutdown: false, events: [event]),
+                logger: TestSupport.logger, leaseID: "blocked-\(isolated)",
+                executor: isolated ? EventLoopTaskExecutor(eventLoop: own.next()) : nil)
+            let task = Task { try await controller.run() }
+            #expect(try await TestSupport.eventually(within: 5) { try await store.stats(event: event).admittedTotal > 0 })
+            let start = try await store.stats(event: event).admittedTotal
+            let began = ContinuousClock.now
+            let loop = shared.next()
+            for _ in 0..<3 { loop.execute { usleep(1_500_000) } }
+            try await Task.sleep(for: .milliseconds(4_500))
+            let end = try await store.stats(event: event).admittedTotal
+            let seconds = Double((ContinuousClock.now - began).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - began).components.seconds)
+            task.cancel()
+            _ = try? await task.value
+            await client.close()
+            await TestSupport.cleanUp(event, client: observer)
+            return Double(end - start) / seconds / 50
+        }
+
+        let isolated = try await admitted(isolated: true)
+        let sharedRate = try await admitted(isolated: false)
+        #expect(isolated > 0.93 && isolated < 1.07, "own loop: \(isolated) of the rate")
+        #expect(sharedRate < 0.85, "shared, blocked loop: \(sharedRate) of the rate")
     }
 }

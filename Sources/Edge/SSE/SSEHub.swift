@@ -56,7 +56,8 @@ public final class SSEHub: Sendable {
         var registries: [ObjectIdentifier: SSELoopRegistry] = [:]
         var ordered: [SSELoopRegistry] = []
         for loop in eventLoopGroup.makeIterator() {
-            let registry = SSELoopRegistry(eventLoop: loop, configuration: configuration, metrics: metrics)
+            let registry = SSELoopRegistry(eventLoop: loop, configuration: configuration, metrics: metrics,
+                                           name: "\(ordered.count)")
             registries[ObjectIdentifier(loop)] = registry
             ordered.append(registry)
         }
@@ -133,6 +134,7 @@ public final class SSEHub: Sendable {
             total.streams += stats.streams
             total.pendingStreams += stats.pendingStreams
             total.events += stats.events
+            total.updateInterval = max(total.updateInterval, stats.updateInterval)
         }
         return total
     }
@@ -153,7 +155,8 @@ public final class SSEHub: Sendable {
         let metrics = self.metrics
         return self.extraRegistries.withLock { extra in
             if let registry = extra[ObjectIdentifier(loop)] { return registry }
-            let registry = SSELoopRegistry(eventLoop: loop, configuration: configuration, metrics: metrics)
+            let registry = SSELoopRegistry(eventLoop: loop, configuration: configuration, metrics: metrics,
+                                           name: "extra-\(extra.count)")
             extra[ObjectIdentifier(loop)] = registry
             return registry
         }

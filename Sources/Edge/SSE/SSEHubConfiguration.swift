@@ -8,6 +8,14 @@ public struct SSEHubConfiguration: Sendable {
     public var reconnectRetryMilliseconds: Int
     /// The shortest time between two ``SSEStreamUpdate/latest(_:)`` values on one stream.
     public var minimumInterval: TimeAmount
+    /// Under overload (see ``overloadLag``) the interval between two latest values grows up to
+    /// this; equal to ``minimumInterval`` turns shedding off.
+    public var maximumInterval: TimeAmount
+    /// A loop whose timers run later than this (smoothed) is overloaded: it stretches the
+    /// interval between latest values (``SSEPacing``).
+    public var overloadLag: TimeAmount
+    /// How often each loop measures how late its timers run.
+    public var lagProbeInterval: TimeAmount
     /// The longest time a stream stays silent: a `: keepalive` comment is sent after it.
     public var keepaliveInterval: TimeAmount
     /// A tick that reaches a stream at most this long before its ``minimumInterval`` has passed
@@ -18,11 +26,15 @@ public struct SSEHubConfiguration: Sendable {
     public var lateTickGrace: TimeAmount
 
     /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
-    /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks).
+    /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks);
+    /// under overload (timers 100 ms late) the interval stretches up to 5 s, probed every 250 ms.
     public init(
         retryMilliseconds: Int = 3000,
         reconnectRetryMilliseconds: Int = 250,
         minimumInterval: TimeAmount = .seconds(1),
+        maximumInterval: TimeAmount = .seconds(5),
+        overloadLag: TimeAmount = .milliseconds(100),
+        lagProbeInterval: TimeAmount = .milliseconds(250),
         keepaliveInterval: TimeAmount = .seconds(15),
         earlyTickWindow: TimeAmount = .milliseconds(50),
         lateTickGrace: TimeAmount = .milliseconds(250)
@@ -32,6 +44,9 @@ public struct SSEHubConfiguration: Sendable {
         self.retryMilliseconds = retryMilliseconds
         self.reconnectRetryMilliseconds = reconnectRetryMilliseconds
         self.minimumInterval = minimumInterval
+        self.maximumInterval = maximumInterval
+        self.overloadLag = overloadLag
+        self.lagProbeInterval = lagProbeInterval
         self.keepaliveInterval = keepaliveInterval
     }
 }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Counts of an ``SSEHub``, summed over its event loops.
 public struct SSEHubStats: Sendable, Equatable {
     /// Open streams.
@@ -7,11 +9,15 @@ public struct SSEHubStats: Sendable, Equatable {
     public var pendingStreams: Int
     /// Events with at least one stream.
     public var events: Int
+    /// The longest interval between position values in force on any loop: above the
+    /// configured minimum while a loop sheds load (``SSEHubConfiguration/overloadLag``).
+    public var updateInterval: TimeAmount
 
     /// Stats with the given counts.
-    public init(streams: Int = 0, pendingStreams: Int = 0, events: Int = 0) {
+    public init(streams: Int = 0, pendingStreams: Int = 0, events: Int = 0, updateInterval: TimeAmount = .zero) {
         self.streams = streams
         self.pendingStreams = pendingStreams
         self.events = events
+        self.updateInterval = updateInterval
     }
 }

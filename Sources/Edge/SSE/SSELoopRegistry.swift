@@ -1,4 +1,5 @@
 import NIOCore
+import CoreMetrics
 
 /// The streams of one event loop, grouped by event: touched only on that loop, so the hot path
 /// takes no locks. One keepalive timer per loop walks all of them.
@@ -31,11 +32,18 @@ final class SSELoopRegistry: @unchecked Sendable {
     private var ending: [SSEStream] = []
     /// A walk wrote (and flushed) a latest value.
     private var wroteInWalk = false
+    /// The interval between latest values in force on this loop (stretched under overload).
+    private(set) var pacing: SSEPacing
+    private let intervalGauge: Gauge
+    private var lagProbe: Scheduled<Void>?
 
-    init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics) {
+    init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics, name: String = "0") {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.metrics = metrics
+        self.pacing = SSEPacing(configuration: configuration)
+        self.intervalGauge = metrics.intervalGauge(loop: name)
+        self.intervalGauge.record(Double(configuration.minimumInterval.nanoseconds) / 1e9)
     }
 
     // MARK: Stream lifecycle
@@ -126,7 +134,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         guard let group = self.events[eventID] else { return }
         group.resolver = resolve
         let now = NIODeadline.now()
-        let interval = self.configuration.minimumInterval
+        let interval = self.pacing.interval
         for stream in group.streams.values {
             let urgent = urgentKeys?.contains(stream.key) ?? false
             let due = now - stream.lastSentAt >= interval
@@ -161,7 +169,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// window, it goes out exactly when due; otherwise a later tick sends it, or the timer does
     /// at due + grace if no tick comes.
     private func deferStream(_ stream: SSEStream, in group: EventStreams, now: NIODeadline) {
-        let dueAt = stream.lastSentAt + self.configuration.minimumInterval
+        let dueAt = stream.lastSentAt + self.pacing.interval
         let sendAt = dueAt - now <= self.configuration.earlyTickWindow ? dueAt : dueAt + self.configuration.lateTickGrace
         group.deferredDue = min(group.deferredDue, sendAt)
         guard !stream.deferred else { return }
@@ -194,7 +202,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             return
         }
         let now = NIODeadline.now()
-        let interval = self.configuration.minimumInterval
+        let interval = self.pacing.interval
         for stream in waiting {
             stream.deferred = false
             guard !stream.ended, let writer = stream.writer else { continue }
@@ -267,6 +275,8 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.closed = true
         self.keepalive?.cancel()
         self.keepalive = nil
+        self.lagProbe?.cancel()
+        self.lagProbe = nil
         for group in self.events.values {
             group.deferTimer?.cancel()
             group.deferTimer = nil
@@ -280,7 +290,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Counts for ``SSEHub/stats()``.
     func stats() -> SSEHubStats {
         self.eventLoop.assertInEventLoop()
-        var stats = SSEHubStats()
+        var stats = SSEHubStats(updateInterval: self.pacing.interval)
         for group in self.events.values where !group.streams.isEmpty {
             stats.events += 1
             stats.streams += group.streams.count
@@ -355,7 +365,20 @@ final class SSELoopRegistry: @unchecked Sendable {
         }
     }
 
+    /// Measures how late this loop runs its timers and paces latest values by it (``SSEPacing``).
+    private func scheduleLagProbe() {
+        guard !self.closed, self.pacing.maximum > self.pacing.minimum else { return }
+        let deadline = NIODeadline.now() + self.configuration.lagProbeInterval
+        self.lagProbe = self.eventLoop.scheduleTask(deadline: deadline) {
+            if self.pacing.observe(lag: NIODeadline.now() - deadline) {
+                self.intervalGauge.record(Double(self.pacing.interval.nanoseconds) / 1e9)
+            }
+            self.scheduleLagProbe()
+        }
+    }
+
     private func startKeepaliveIfNeeded() {
+        if self.lagProbe == nil { self.scheduleLagProbe() }
         guard self.keepalive == nil, !self.closed else { return }
         let half = TimeAmount.nanoseconds(max(1_000_000, self.configuration.keepaliveInterval.nanoseconds / 2))
         self.keepalive = self.eventLoop.scheduleRepeatedTask(initialDelay: half, delay: half) { _ in

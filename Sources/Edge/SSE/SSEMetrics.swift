@@ -2,7 +2,8 @@ import CoreMetrics
 import Synchronization
 
 /// The hub's metric handles, created once: `waitroom_sse_streams_open`,
-/// `waitroom_sse_events_sent_total{event}` and `waitroom_position_update_lag_seconds`.
+/// `waitroom_sse_events_sent_total{event}`, `waitroom_position_update_lag_seconds` and
+/// `waitroom_sse_update_interval_seconds{loop}`.
 final class SSEMetrics: Sendable {
     private let open = Atomic<Int>(0)
     private let streamsOpen: Gauge
@@ -13,6 +14,7 @@ final class SSEMetrics: Sendable {
     let soldOut: Counter
     let other: Counter
     let lag: Timer
+    private let factory: any MetricsFactory
 
     init(factory: any MetricsFactory) {
         self.streamsOpen = Gauge(label: "waitroom_sse_streams_open", dimensions: [], factory: factory)
@@ -27,6 +29,13 @@ final class SSEMetrics: Sendable {
         self.other = sent("other")
         self.lag = Timer(label: "waitroom_position_update_lag_seconds", dimensions: [], factory: factory)
         self.streamsOpen.record(0)
+        self.factory = factory
+    }
+
+    /// `waitroom_sse_update_interval_seconds{loop}`: the interval between position values in
+    /// force on one loop (above the minimum while it sheds load).
+    func intervalGauge(loop: String) -> Gauge {
+        Gauge(label: "waitroom_sse_update_interval_seconds", dimensions: [("loop", loop)], factory: factory)
     }
 
     func streamOpened() {

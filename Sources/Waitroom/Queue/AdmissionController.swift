@@ -19,6 +19,7 @@ public final class AdmissionController: Service, Sendable {
     private let configuration: AdmissionControllerConfiguration
     private let logger: Logger
     private let ticks: Counter
+    private let executor: (any TaskExecutor)?
 
     /// One event's role and metric handles (created once per event).
     private struct EventSlot: Sendable {
@@ -30,13 +31,17 @@ public final class AdmissionController: Service, Sendable {
         let active: Gauge
     }
 
-    /// A controller over `store`; `leaseID` defaults to a random id.
+    /// A controller over `store`; `leaseID` defaults to a random id. With `executor` the whole
+    /// admitter (its ticks, its Redis replies, its sleeps) runs there: give it a loop of its own
+    /// and a `store` whose client uses that loop, and ticks keep time on a saturated machine.
     public init(
         store: QueueStore,
         configuration: AdmissionControllerConfiguration = .init(),
         logger: Logger,
-        leaseID: String? = nil
+        leaseID: String? = nil,
+        executor: (any TaskExecutor)? = nil
     ) {
+        self.executor = executor
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -47,6 +52,11 @@ public final class AdmissionController: Service, Sendable {
     /// Runs until cancelled or until graceful shutdown; then gives held leases up when
     /// ``AdmissionControllerConfiguration/releaseLeasesOnShutdown`` is set.
     public func run() async throws {
+        guard let executor else { return try await runHere() }
+        try await withTaskExecutorPreference(executor) { try await self.runHere() }
+    }
+
+    private func runHere() async throws {
         let slots = await cancelWhenGracefulShutdown { await self.loop() }
         guard configuration.releaseLeasesOnShutdown else { return }
         for (event, slot) in slots where slot.machine.isLeader {

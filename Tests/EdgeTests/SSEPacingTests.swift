@@ -1,0 +1,150 @@
+@testable import Edge
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import Testing
+
+@Suite("SSE pacing under overload")
+struct SSEPacingTests {
+    static func pacing(minimum: TimeAmount = .seconds(1), maximum: TimeAmount = .seconds(5)) -> SSEPacing {
+        var configuration = SSEHubConfiguration()
+        configuration.minimumInterval = minimum
+        configuration.maximumInterval = maximum
+        configuration.overloadLag = .milliseconds(100)
+        return SSEPacing(configuration: configuration)
+    }
+
+    @Test func aPunctualLoopKeepsTheMinimum() {
+        var pacing = Self.pacing()
+        for lag in [0, 3, 20, 60, 90, 0, 10] {
+            let changed = pacing.observe(lag: .milliseconds(Int64(lag)))
+            #expect(!changed)
+        }
+        #expect(pacing.interval == .seconds(1))
+        #expect(!pacing.isShedding)
+    }
+
+    @Test func sustainedLagStretchesByAQuarterUpToTheMaximum() {
+        var pacing = Self.pacing()
+        var changed = pacing.observe(lag: .milliseconds(400))   // smoothed 200 ms
+        #expect(changed)
+        #expect(pacing.interval == .milliseconds(1250))
+        changed = pacing.observe(lag: .milliseconds(400))
+        #expect(changed)
+        #expect(pacing.interval == .nanoseconds(1_562_500_000))
+        for _ in 0..<20 { _ = pacing.observe(lag: .milliseconds(400)) }
+        #expect(pacing.interval == .seconds(5))
+        changed = pacing.observe(lag: .milliseconds(400))
+        #expect(!changed)
+        #expect(pacing.isShedding)
+    }
+
+    @Test func oneShortHiccupIsSmoothedAway() {
+        var pacing = Self.pacing()
+        // 150 ms once: smoothed 75 ms, under the 100 ms threshold.
+        let changed = pacing.observe(lag: .milliseconds(150))
+        #expect(!changed)
+        #expect(pacing.interval == .seconds(1))
+    }
+
+    @Test func aPunctualLoopComesBackToTheMinimum() {
+        var pacing = Self.pacing()
+        for _ in 0..<30 { _ = pacing.observe(lag: .milliseconds(500)) }
+        #expect(pacing.interval == .seconds(5))
+        // Lag between a quarter of the threshold and the threshold: holds where it is.
+        for _ in 0..<10 { _ = pacing.observe(lag: .milliseconds(60)) }
+        #expect(pacing.interval == .seconds(5))
+        var probes = 0
+        while pacing.isShedding && probes < 100 {
+            _ = pacing.observe(lag: .zero)
+            probes += 1
+        }
+        #expect(pacing.interval == .seconds(1))
+        // An eighth of the excess per probe, snapping within 5 %: about 30 probes (8 s at 250 ms).
+        #expect(probes > 10 && probes < 40, "\(probes) probes")
+    }
+
+    @Test func aMaximumAtTheMinimumTurnsSheddingOff() {
+        var pacing = Self.pacing(maximum: .seconds(1))
+        for _ in 0..<10 {
+            let changed = pacing.observe(lag: .seconds(2))
+            #expect(!changed)
+        }
+        #expect(pacing.interval == .seconds(1))
+    }
+
+    /// A real hub on a loop of its own, which the test blocks: the loop sheds (the interval
+    /// stretches, a stream gets its values further apart, the metric says so), then recovers.
+    @Test func anOverloadedLoopShedsPositionValuesAndRecovers() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let registry = PrometheusCollectorRegistry()
+        var configuration = SSEHubConfiguration()
+        configuration.lagProbeInterval = .milliseconds(50)
+        let hub = SSEHub(eventLoopGroup: group, configuration: configuration,
+                         metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let positions = TestPositions()
+        var router = Router()
+        router.on(.GET, "/s/{key}", .sync { request, _ in
+            let key = Int(request.pathParameters["key"] ?? "") ?? 0
+            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
+        })
+        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
+                                eventLoopGroup: group, logger: TestServer.logger())
+        try await server.start()
+        let loop = group.next()
+        do {
+            positions.set(1, position: 1000)
+            let connection = try await SSEHubTests.open(server.port!, key: 1)
+            try await SSEHubTests.wait(connection) { $0.events.count == 1 }
+            #expect(await hub.stats().updateInterval == .seconds(1))
+
+            // 2 s of a loop that is 150 ms late at every turn, while positions change every 50 ms.
+            let start = ContinuousClock.now
+            var value = 1000
+            while ContinuousClock.now - start < .seconds(2) {
+                value -= 1
+                positions.set(1, position: value)
+                hub.update(eventID: "e", resolve: positions.resolver)
+                loop.execute { usleep(150_000) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let stretched = await hub.stats().updateInterval
+            #expect(stretched > .milliseconds(1500), "interval \(stretched)")
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.contains("waitroom_sse_update_interval_seconds{loop=\"0\"}"))
+            #expect(!text.contains("waitroom_sse_update_interval_seconds{loop=\"0\"} 1.0\n"))
+
+            // The stream is paced at the stretched interval: no two values closer than it
+            // (minus the early-tick window), even though the position keeps changing.
+            let before = SSEHubTests.received(connection).events.count
+            let paced = ContinuousClock.now
+            while ContinuousClock.now - paced < .seconds(1) {
+                value -= 1
+                positions.set(1, position: value)
+                hub.update(eventID: "e", resolve: positions.resolver)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(SSEHubTests.received(connection).events.count - before <= 1)
+
+            // Punctual again: back to one value a second within seconds.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while await hub.stats().updateInterval > .seconds(1), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(await hub.stats().updateInterval == .seconds(1))
+            await connection.close()
+        } catch {
+            await server.shutdown()
+            await hub.close()
+            try await group.shutdownGracefully()
+            throw error
+        }
+        await server.shutdown()
+        await hub.close()
+        try await group.shutdownGracefully()
+    }
+}
