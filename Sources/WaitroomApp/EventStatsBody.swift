@@ -17,6 +17,10 @@ public struct EventStatsBody: Codable, Sendable, Equatable {
     public var waiting: Int
     public var preQueue: Int
     public var admittedTotal: Int
+    /// When the tick that brought `admittedTotal` to its value ran (the admitter's Redis clock,
+    /// RFC 3339 with milliseconds); absent before the first admission. The pair is exact, so a
+    /// poller measures the admission rate without its own request latency in it.
+    public var lastAdmissionAt: String?
     public var active: Int
     public var joinsPerSecond: Double
     public var admissionsPerSecond: Double
@@ -37,6 +41,7 @@ public struct EventStatsBody: Codable, Sendable, Equatable {
         waiting = stats.waiting
         preQueue = stats.preQueue
         admittedTotal = stats.admittedTotal
+        lastAdmissionAt = stats.lastTickMilliseconds > 0 ? RFC3339.string(milliseconds: stats.lastTickMilliseconds, fraction: true) : nil
         active = stats.active
         joinsPerSecond = (rates.joinsPerSecond * 10).rounded() / 10
         admissionsPerSecond = (rates.admissionsPerSecond * 10).rounded() / 10

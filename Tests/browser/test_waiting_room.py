@@ -1,5 +1,6 @@
 """The waiting-room page in headless Chromium: what a person sees while waiting, when admission
 pauses and resumes, when admitted, when sold out, and when EventSource is not available."""
+import datetime
 import os
 import subprocess
 import time
@@ -133,6 +134,10 @@ def test_checkout_reserves_seats_and_pays(server, browser):
     assert ":" in left and left != "0:00"
     _, stats = server.call("GET", "/v1/admin/events/%s/stats" % event, admin=True)
     assert {c["id"]: c["held"] for c in stats["ticketClasses"]} == {"ga": 2, "stalls": 2}
+    # The tick that admitted this browser is stamped with the server's clock (RFC 3339, ms).
+    assert stats["admittedTotal"] >= 1
+    admitted_at = datetime.datetime.strptime(stats["lastAdmissionAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert abs((datetime.datetime.utcnow() - admitted_at).total_seconds()) < 60
     # A reload keeps the hold.
     browser.refresh()
     wait_for(browser, lambda: visible(browser, "hold"), timeout=10, message="hold kept across a reload")

@@ -58,6 +58,25 @@ public struct RateAccuracy: Codable, Sendable, Equatable {
                             count: b.total - a.total)
     }
 
+    /// Readings of a counter polled over HTTP, each stamped with the time the server says its
+    /// value was reached (`valueTime`, e.g. the stats' `lastAdmissionAt`) where it says so, else
+    /// with the time the poll was sent: a poll answered seconds late on a busy server then
+    /// neither shifts a value earlier than it was reached (a false burst) nor later. In time
+    /// order, one sample per distinct time.
+    public static func stamped(_ readings: [(pollTime: Double, valueTime: Double?, total: Double)]) -> [Sample] {
+        let samples = readings.map { Sample(time: $0.valueTime ?? $0.pollTime, total: $0.total) }
+            .sorted { ($0.time, $0.total) < ($1.time, $1.total) }
+        var out: [Sample] = []
+        for sample in samples {
+            if let last = out.last, last.time == sample.time {
+                out[out.count - 1].total = max(last.total, sample.total)
+            } else {
+                out.append(sample)
+            }
+        }
+        return out
+    }
+
     /// The samples of a per-second count series as a cumulative counter read at each second's end.
     public static func cumulative(perSecond: [(second: Int, count: Double)]) -> [Sample] {
         guard let first = perSecond.map(\.second).min(), let last = perSecond.map(\.second).max() else { return [] }

@@ -10,6 +10,8 @@ struct EventStats: Codable, Sendable {
 
     var waiting: Int
     var admittedTotal: Int
+    /// When the server reached `admittedTotal` (RFC 3339, ms); older servers leave it out.
+    var lastAdmissionAt: String?
     var active: Int
     var paused: Bool?
     var soldOut: Bool?
@@ -28,6 +30,8 @@ struct ServerSample: Codable, Sendable {
     var clientWaiting: Int
     var waiting: Int
     var admittedTotal: Int
+    /// The server's time of `admittedTotal` (seconds since the run's epoch), when it gave one.
+    var admittedAt: Double?
     var active: Int
     var sold: Int
     var held: Int

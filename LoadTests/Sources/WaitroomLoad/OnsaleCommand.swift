@@ -88,7 +88,10 @@ struct OnsaleCommand: AsyncParsableCommand {
             let now = sinceEpoch()
             var server = "server: -"
             if let stats = try? await admin.fetchStats(statsPath) {
+                let admittedAt = stats.lastAdmissionAt.flatMap { Self.unixSeconds(rfc3339: $0) }
+                    .map { $0 - Double(epoch) / 1e6 }
                 tracker.add(ServerSample(time: now, clientWaiting: totals.waiting, waiting: stats.waiting, admittedTotal: stats.admittedTotal,
+                                         admittedAt: admittedAt,
                                          active: stats.active, sold: stats.sold, held: stats.held, soldOut: stats.soldOut ?? false))
                 if tracker.admissionStart == nil, stats.admittedTotal > 0 { tracker.admissionStart = now }
                 if tracker.soldOutAt == nil, stats.soldOut == true { tracker.soldOutAt = now }
@@ -146,6 +149,15 @@ struct OnsaleCommand: AsyncParsableCommand {
     }
 
     /// Runs `command` with /bin/sh; whether it exited 0, and its output.
+    /// Unix seconds of an RFC 3339 time with or without a fraction (`2026-11-27T10:00:00.123Z`).
+    static func unixSeconds(rfc3339 text: String) -> Double? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)?.timeIntervalSince1970
+    }
+
     static func shell(_ command: String) -> (Bool, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

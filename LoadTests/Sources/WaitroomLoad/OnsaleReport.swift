@@ -8,8 +8,10 @@ enum OnsaleReport {
                        tolerance: Double, duration: Double, tracker: OnsaleTracker, totals: OnsaleStats,
                        finalStats: EventStats?, check: (passed: Bool, output: String)?) -> OnsaleResult {
         let samples = tracker.samples
+        // Each admittedTotal at the server's time of it: the stats polls of a saturated server
+        // come back seconds late, and stamped with the poll's time they read as bursts and stalls.
         let server = RateAccuracy.measure(
-            samples.map { RateAccuracy.Sample(time: $0.time, total: Double($0.admittedTotal)) }, configured: configuredRate)
+            RateAccuracy.stamped(samples.map { ($0.time, $0.admittedAt, Double($0.admittedTotal)) }), configured: configuredRate)
         let client = RateAccuracy.measure(
             RateAccuracy.cumulative(perSecond: totals.series.map { ($0.second, Double($0.admitted)) }), configured: configuredRate)
         let steps = OnsaleStep.allCases.compactMap { step -> OnsaleResult.Step? in
@@ -123,7 +125,7 @@ enum OnsaleReport {
                 .init(name: "clients: waiting on a stream", color: "#ff7f0e",
                       points: r.serverSamples.map { ($0.time, Double($0.clientWaiting)) }),
             ]))
-        let admitted = RateAccuracy.perInterval(r.serverSamples.map { RateAccuracy.Sample(time: $0.time, total: Double($0.admittedTotal)) })
+        let admitted = RateAccuracy.perInterval(RateAccuracy.stamped(r.serverSamples.map { ($0.time, $0.admittedAt, Double($0.admittedTotal)) }))
         page.chart(SVGChart(
             title: "Admissions per second", xLabel: "seconds", yLabel: "admissions / s",
             series: [

@@ -36,6 +36,33 @@ import Histogram
         #expect(abs(a.measured - 100) < 1e-9)
     }
 
+    /// Polls answered late (as from a saturated server) read as bursts when stamped with the
+    /// poll's time; stamped with the server's time of each value they give the true rate.
+    @Test func serverStampedReadingsRemoveThePollLatency() throws {
+        // 50/s from t = 10 to t = 60; the counter moves in ticks of 5 (every 0.1 s).
+        func value(at t: Double) -> (time: Double, total: Double) {
+            let ticks = (min(max(t, 10), 60) - 10) / 0.1
+            let done = ticks.rounded(.down)
+            return (10 + done * 0.1, done * 5)
+        }
+        var readings: [(pollTime: Double, valueTime: Double?, total: Double)] = []
+        for i in 0...80 {
+            let poll = Double(i)
+            // Every poll is answered 0 to 4 s late, differently each time; before the first
+            // admission the server has no time to give.
+            let answered = poll + Double((i * 7) % 5)
+            let v = value(at: answered)
+            readings.append((poll, v.total > 0 ? v.time : nil, v.total))
+        }
+        let naive = try #require(RateAccuracy.measure(readings.map { RateAccuracy.Sample(time: $0.pollTime, total: $0.total) },
+                                                      configured: 50))
+        #expect(!naive.isWithin(percent: 2), "poll-stamped: \(naive.errorPercent) %")
+        let stamped = RateAccuracy.stamped(readings)
+        #expect(zip(stamped, stamped.dropFirst()).allSatisfy { $0.time < $1.time && $0.total <= $1.total })
+        let exact = try #require(RateAccuracy.measure(stamped, configured: 50))
+        #expect(abs(exact.errorPercent) < 0.5, "server-stamped: \(exact.errorPercent) %")
+    }
+
     @Test func noMovementOrShortWindowGivesNothing() {
         #expect(RateAccuracy.measure(samples(rate: 0, start: 0, end: 10, until: 10), configured: 50) == nil)
         #expect(RateAccuracy.measure(samples(rate: 50, start: 2, end: 8, until: 10), configured: 50) == nil)
