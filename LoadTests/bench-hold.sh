@@ -10,7 +10,8 @@
 #                            (and the growth from before connecting ÷ streams)
 #   CPU µs per update        Δ(utime+stime) of the workers over the window ÷ position frames delivered
 #   updates delivered        position frames the client received in the window (+ admitted frames)
-#   admitted, rate           Δ admittedTotal (admin stats) over the window, and ÷ window seconds
+#   admitted, rate           Δ admittedTotal (admin stats) over the window; the rate between two
+#                            samples stamped with the admitter's clock (lastAdmissionAt) inside it
 #   latency p50/p99/max      now − ts at the client, ts being when the edge saw the frontier move
 #
 #   LoadTests/bench-hold.sh [streams] [window-seconds]      (defaults 100000, 30)
@@ -58,6 +59,16 @@ cleanup() {
 trap cleanup EXIT
 
 admitted_total() { waitroom_admin GET "/v1/admin/events/$EVENT/stats" '' | python3 -c 'import json,sys; print(json.load(sys.stdin)["admittedTotal"])'; }
+# "admittedTotal unix-seconds": the count with the admitter's time of it (lastAdmissionAt), an exact
+# point of the admissions curve however late the stats answer comes on a saturated server.
+admitted_stamp() {
+  waitroom_admin GET "/v1/admin/events/$EVENT/stats" '' | python3 -c '
+import datetime, json, sys
+d = json.load(sys.stdin)
+at = d.get("lastAdmissionAt")
+t = datetime.datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() if at else 0
+print(d["admittedTotal"], "%.3f" % t)'
+}
 positions() { status_field "$STATUS" "d['snapshot']['eventsByType'].get('position', 0)"; }
 admitted_frames() { status_field "$STATUS" "d['snapshot']['eventsByType'].get('admitted', 0)"; }
 
@@ -106,7 +117,12 @@ PER_WORKER0=$(for pid in "${SERVER_PIDS[@]}"; do cpu_ticks "$pid"; done | tr '\n
 POS0=$(positions); ADM0=$(admitted_frames); ADMITTED0=$(admitted_total)
 START=$(date +%s.%N)
 waitroom_admin PATCH "/v1/admin/events/$EVENT/admission" '{"paused":false}' >/dev/null
-sleep "$WINDOW"
+# The rate: between two stamped samples inside the window (3 s in, and at its end), on the
+# admitter's clock; the window's own ends include however long the PATCH answers took.
+sleep 3
+read -r STAMP_A_COUNT STAMP_A_TIME <<<"$(admitted_stamp)"
+sleep "$(( WINDOW > 6 ? WINDOW - 3 : 3 ))"
+read -r STAMP_B_COUNT STAMP_B_TIME <<<"$(admitted_stamp)"
 waitroom_admin PATCH "/v1/admin/events/$EVENT/admission" '{"paused":true}' >/dev/null
 END=$(date +%s.%N)
 ADMITTED1=$(admitted_total)
@@ -127,13 +143,15 @@ waitroom_stop
 UPDATES=$(( POS1 - POS0 ))
 ADMITTED=$(( ADMITTED1 - ADMITTED0 ))
 SECONDS_RUN=$(echo "$END - $START" | bc)
+STAMPED_SECONDS=$(echo "scale=3; $STAMP_B_TIME - $STAMP_A_TIME" | bc)
+STAMPED_RATE=$(echo "scale=1; ($STAMP_B_COUNT - $STAMP_A_COUNT) / ($STAMPED_SECONDS + ($STAMPED_SECONDS == 0))" | bc)
 CPU_US=$(echo "scale=2; ($CPU1 - $CPU0) * 1000000 / $CLK_TCK / ($UPDATES + ($UPDATES == 0))" | bc)
 KB=$(echo "scale=2; $RSS1 / ($OPEN + ($OPEN == 0))" | bc)
 KB_GROWTH=$(echo "scale=2; ($RSS1 - $RSS0) / ($OPEN + ($OPEN == 0))" | bc)
 {
   echo "== client output"; cat "$WORK/client.txt"; head -20 "$WORK/client.err"
   echo "cpu ticks $CPU0 -> $CPU1 (CLK_TCK $CLK_TCK), position frames $POS0 -> $POS1, admitted frames $ADM0 -> $ADM1,"
-  echo "admittedTotal $ADMITTED0 -> $ADMITTED1 in ${SECONDS_RUN}s, rss $RSS0 KB -> $RSS1 KB, open $OPEN"
+  echo "admittedTotal $ADMITTED0 -> $ADMITTED1 in ${SECONDS_RUN}s (stamped: $STAMP_A_COUNT at $STAMP_A_TIME, $STAMP_B_COUNT at $STAMP_B_TIME), rss $RSS0 KB -> $RSS1 KB, open $OPEN"
   echo "per worker: cpu ticks $PER_WORKER0-> $PER_WORKER1, rss KB at the end $RSS_WORKERS"
   echo "load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$OUT"
@@ -148,7 +166,7 @@ KB_GROWTH=$(echo "scale=2; ($RSS1 - $RSS0) / ($OPEN + ($OPEN == 0))" | bc)
   printf '%-28s | %s\n' "server RSS per stream" "$KB KB (growth per stream: $KB_GROWTH KB)"
   printf '%-29s | %s\n' "CPU µs per position update" "$CPU_US"
   printf '%-28s | %s\n' "updates delivered" "$UPDATES position + $(( ADM1 - ADM0 )) admitted"
-  printf '%-28s | %s\n' "admitted (rate)" "$ADMITTED ($(echo "scale=1; $ADMITTED / $SECONDS_RUN" | bc)/s)"
+  printf '%-28s | %s\n' "admitted (rate)" "$ADMITTED; rate $STAMPED_RATE/s on the admitter's clock ($(( STAMP_B_COUNT - STAMP_A_COUNT )) in ${STAMPED_SECONDS}s, configured $ADMISSION_RATE/s)"
   printf '%-28s | %s\n' "latency p50 / p99 / max" "$P50 / $P99 / $MAX ms"
   printf '%-28s | %s\n' "errors" "$ERRORS"
 } | tee -a "$OUT"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Joins per second: keep-alive `POST /v1/events/{e}/queue` (a new user per request) against
-# `waitroomd serve` (2 workers, per-address limit off), with `GET /healthz` in the same run as the
-# baseline of what the edge does without the queue. Loopback only; bounded duration.
+# `waitroomd serve` (2 workers, per-address limit off), from the Swift load client and from wrk
+# (LoadTests/wrk/join.lua), with `GET /healthz` in the same run as the baseline of what the edge
+# does without the queue. Loopback only; bounded duration.
 #
 #   LoadTests/bench-joins.sh [seconds] [connections]
 set -euo pipefail
@@ -34,6 +35,12 @@ admin PUT "/v1/admin/events/$EVENT" '{"name":"joins","ticketClasses":[{"id":"ga"
 admin PATCH "/v1/admin/events/$EVENT/admission" '{"paused":true}'
 "$LOAD" joins --url "http://127.0.0.1:$PORT/v1/events/{event}/queue" --event "$EVENT" \
   --connections "$CONNECTIONS" --processes 2 --duration "$DURATION" | tail -n 4
+echo
+# The same joins from wrk (a C client: it costs the shared cores far less per request than the
+# Swift load client above, so more of them go to the server).
+echo "joins from wrk, same server: POST …/queue, a new userId per request, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s LoadTests/wrk/join.lua "http://127.0.0.1:$PORT/v1/events/$EVENT/queue" -- "run$$" \
+  | grep -E "Requests/sec|Latency|joins \(wrk\)|Non-2xx"
 echo
 echo "baseline, same server: GET /healthz, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec|Latency"
