@@ -40,8 +40,8 @@ STALL=${STALL:-20}                    # once all are attempted, give up waiting 
 export WAITROOM_ABANDON_AFTER_SECONDS=${WAITROOM_ABANDON_AFTER_SECONDS:-3600}
 # A Redis database of its own (5 of the local instance, emptied first): the workers admit and
 # track only this run's event, not every event that other runs left in database 0.
-export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6391/5}
-if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p 6391 -n 5 flushdb >/dev/null; fi
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:${WAITROOM_LOCAL_REDIS_PORT:-6391}/5}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "${WAITROOM_LOCAL_REDIS_PORT:-6391}" -n 5 flushdb >/dev/null; fi
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$LOAD" ] || { echo "no release build at $LOAD (swift build -c release --product waitroom-load)" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"

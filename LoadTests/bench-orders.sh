@@ -18,8 +18,8 @@ BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 source .local/env
 # A Redis database of its own, emptied first: the workers then run admission for this run's
 # event only, not for whatever other runs left in database 0.
-export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6391/7}
-if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p 6391 -n 7 flushdb >/dev/null; fi
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:${WAITROOM_LOCAL_REDIS_PORT:-6391}/7}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "${WAITROOM_LOCAL_REDIS_PORT:-6391}" -n 7 flushdb >/dev/null; fi
 WORK=$(mktemp -d /tmp/waitroom-bench-orders.XXXXXX)
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-orders-$$
@@ -38,7 +38,7 @@ START=$(date +%s.%N)
 LoadTests/confirms.py "http://127.0.0.1:$PORT" "$EVENT" "$WORK/tokens" "$ORDERS" "${CONFIRM_THREADS:-16}" >"$WORK/orders" 2>"$WORK/confirms.err"
 CONFIRMED=$(date +%s.%N)
 N=$(wc -l <"$WORK/orders")
-psql_q() { psql -h 127.0.0.1 -p 5441 -U waitroom -d waitroom -qAt -c "$1"; }
+psql_q() { psql -h 127.0.0.1 -p "${WAITROOM_LOCAL_PG_PORT:-5441}" -U waitroom -d waitroom -qAt -c "$1"; }
 for _ in $(seq 600); do
   left=$(psql_q "SELECT count(*) FROM orders WHERE event_id = '$EVENT' AND status NOT IN ('completed', 'cancelled', 'refunded')")
   [ "$left" = 0 ] && break

@@ -18,14 +18,17 @@ LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "release builds needed (make release load-build)"; exit 1; }
 # shellcheck disable=SC1091
 source .local/env
+# The local services' ports (scripts/services.sh): several checkouts on one machine run their own.
+REDIS_PORT=${WAITROOM_LOCAL_REDIS_PORT:-6391}
+PG_PORT=${WAITROOM_LOCAL_PG_PORT:-5441}
 # A Redis database of its own, emptied first: the workers then run admission for this run's
 # event only, not for whatever other runs left in database 0.
-export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6391/6}
-if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p 6391 -n 6 flushdb >/dev/null; fi
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/6}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "$REDIS_PORT" -n 6 flushdb >/dev/null; fi
 WORK=$(mktemp -d /tmp/waitroom-bench-reserve.XXXXXX)
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-reserve-$$
-PGHOST=127.0.0.1 PGPORT=5441 PGUSER=waitroom
+PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=waitroom
 export PGHOST PGPORT PGUSER
 
 WAITROOM_PORT=$PORT WAITROOM_PROCESSES=${SERVER_PROCESSES:-2} WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \

@@ -17,8 +17,9 @@ local_cluster() { [[ "$CLUSTER_URL" == redis-cluster://127.0.0.1:7301,127.0.0.1:
 if local_cluster; then { scripts/services.sh cluster-start && scripts/services.sh cluster-flush; } || status=1; fi
 # The suites use Redis database 1 of the local instance (flushed first), so that events they
 # register never reach a `make run` server on database 0.
-export WAITROOM_REDIS_URL="${WAITROOM_TEST_REDIS_URL:-redis://127.0.0.1:6391/1}"
-if [[ "$WAITROOM_REDIS_URL" == redis://127.0.0.1:6391/1 ]]; then redis-cli -p 6391 -n 1 flushdb >/dev/null; fi
+LOCAL_REDIS_PORT=${WAITROOM_LOCAL_REDIS_PORT:-6391}
+export WAITROOM_REDIS_URL="${WAITROOM_TEST_REDIS_URL:-redis://127.0.0.1:$LOCAL_REDIS_PORT/1}"
+if [[ "$WAITROOM_REDIS_URL" == "redis://127.0.0.1:$LOCAL_REDIS_PORT/1" ]]; then redis-cli -p "$LOCAL_REDIS_PORT" -n 1 flushdb >/dev/null; fi
 # Two runs: the queue suites load Redis and the CPU hard (a 30 s rate test, thousands of random
 # operations), which would starve the timing checks of the HTTP suites on 2 cores.
 swift test --skip-build --skip WaitroomTests || status=1

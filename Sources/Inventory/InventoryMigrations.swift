@@ -564,5 +564,192 @@ public enum InventoryMigrations {
             END
             $m$;
             """),
+
+        // The class-row lock is the one thing every batch of a hot class waits for, so the work
+        // done while holding it is what caps throughput. This version decides an ordinary batch
+        // (reserves and releases, no seats, no confirms, no replays, stock to spare) before it
+        // takes the class locks, with set-based statements instead of a loop per operation, and
+        // writes the new holds, their items and their idempotency keys then too; under the locks
+        // it only checks that what it read still holds (stock, prices, the released holds'
+        // statuses), marks the released holds and updates the counters. When a check fails, or
+        // the batch is not an ordinary one, it undoes its early writes and runs the previous
+        // function (now `inventory_apply_locked`), which decides everything under the locks.
+        // Lock order is unchanged: holders (advisory), class rows, reservation rows.
+        Migration(version: 5, name: "inventory_apply decides ordinary batches before the class lock", sql: """
+            ALTER FUNCTION inventory_apply(text, text[], jsonb, integer, integer) RENAME TO inventory_apply_locked;
+
+            CREATE FUNCTION inventory_apply(p_event text, p_classes text[], p_ops jsonb,
+                                            p_hold_seconds integer, p_ticket_limit integer)
+            RETURNS jsonb LANGUAGE plpgsql AS $f$
+            DECLARE
+                v_waited    interval := interval '0';
+                v_t0        timestamptz;
+                v_expires   timestamptz := now() + make_interval(secs => p_hold_seconds);
+                v_expires_text text := inventory_time(now() + make_interval(secs => p_hold_seconds));
+                v_holder    bigint;
+                v_ok        boolean;
+                -- the operations; items of reserves: operation index, class, quantity, position
+                o_kind text[]; o_holder bigint[]; o_key text[]; o_res text[];
+                i_op integer[]; i_class text[]; i_qty integer[]; i_m integer[];
+                -- reserves: operation index, sorted class ids (comma-separated), items JSON
+                s_op integer[]; s_cids text[]; s_items text[];
+                -- the classes as read before the lock, and under it
+                c_id text[]; c_capacity integer[]; c_held integer[]; c_sold integer[]; c_price bigint[]; c_seated boolean[];
+                l_id text[]; l_capacity integer[]; l_held integer[]; l_sold integer[]; l_price bigint[];
+                -- tickets taken and given back per class (c_id order)
+                d_take integer[]; d_back integer[];
+                -- the holds released (found, this holder's) and their statuses as read
+                t_id text[]; t_status text[]; v_changed text[];
+                v_results jsonb; v_classes jsonb;
+            BEGIN
+                SELECT array_agg(o->>'op' ORDER BY n), array_agg((o->>'holder')::bigint ORDER BY n),
+                       array_agg(o->>'key' ORDER BY n), array_agg(o->>'reservation' ORDER BY n)
+                INTO o_kind, o_holder, o_key, o_res
+                FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS t(o, n);
+
+                -- Ordinary batches only: reserves (keyed) and releases (not keyed), each hold at most once.
+                IF o_kind IS NULL OR NOT (o_kind <@ ARRAY['reserve', 'release'])
+                   OR EXISTS (SELECT 1 FROM unnest(o_kind, o_key) AS x(k, key)
+                              WHERE (x.k = 'reserve') <> (x.key IS NOT NULL))
+                   OR (SELECT count(r) <> count(DISTINCT r) FROM unnest(o_res) AS r)
+                   OR (SELECT count(k) <> count(DISTINCT (h, k)) FILTER (WHERE k IS NOT NULL) FROM unnest(o_holder, o_key) AS x(h, k)) THEN
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- The same holder locks as inventory_apply_locked (which takes them again when it
+                -- runs: they stack). Keyed operations of these holders now wait for this batch, so
+                -- their keys and their reserves cannot change under it.
+                v_t0 := clock_timestamp();
+                FOR v_holder IN
+                    SELECT DISTINCT h FROM unnest(o_holder, o_key) AS x(h, k) WHERE k IS NOT NULL ORDER BY 1
+                LOOP
+                    PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || p_event || '/' || v_holder::text, 7));
+                END LOOP;
+                v_waited := clock_timestamp() - v_t0;
+
+                SELECT coalesce(array_agg(t.n::integer ORDER BY t.n, x.m), '{}'), coalesce(array_agg(x.i->>'c' ORDER BY t.n, x.m), '{}'),
+                       coalesce(array_agg((x.i->>'q')::integer ORDER BY t.n, x.m), '{}'), coalesce(array_agg(x.m::integer ORDER BY t.n, x.m), '{}')
+                INTO i_op, i_class, i_qty, i_m
+                FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS t(o, n),
+                     jsonb_array_elements(coalesce(t.o->'items', '[]')) WITH ORDINALITY AS x(i, m)
+                WHERE t.o->>'op' = 'reserve';
+                SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(capacity ORDER BY id), '{}'),
+                       coalesce(array_agg(held ORDER BY id), '{}'), coalesce(array_agg(sold ORDER BY id), '{}'),
+                       coalesce(array_agg(price_cents ORDER BY id), '{}'), coalesce(array_agg(seated ORDER BY id), '{}')
+                INTO c_id, c_capacity, c_held, c_sold, c_price, c_seated
+                FROM ticket_classes WHERE event_id = p_event AND id = ANY (p_classes);
+                SELECT array_agg(coalesce((SELECT sum(x.q) FROM unnest(i_class, i_qty) AS x(c, q) WHERE x.c = c.id), 0)::integer ORDER BY c.n)
+                INTO d_take FROM unnest(c_id) WITH ORDINALITY AS c(id, n);
+
+                -- Still ordinary: no seats, every class known, stock for every reserve, no one over
+                -- the ticket limit, no stored key (a replay or a reuse), at least one reserve or release.
+                IF cardinality(c_id) = 0 OR true = ANY (c_seated)
+                   OR NOT (i_class <@ c_id)
+                   OR (SELECT count(DISTINCT op) FROM unnest(i_op) AS op) <> (SELECT count(*) FROM unnest(o_kind) AS k WHERE k = 'reserve')
+                   OR EXISTS (SELECT 1 FROM unnest(c_capacity, c_held, c_sold, d_take) AS x(cap, h, s, d) WHERE cap - h - s < d)
+                   OR (p_ticket_limit > 0 AND EXISTS (
+                        SELECT 1
+                        FROM (SELECT o_holder[x.op] AS h, sum(x.q) AS wanted FROM unnest(i_op, i_qty) AS x(op, q) GROUP BY 1) w
+                        WHERE w.wanted + coalesce((SELECT sum(ri.quantity)
+                                                   FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
+                                                   WHERE r.event_id = p_event AND r.holder = w.h AND r.status IN ('held', 'confirmed')), 0)
+                              > p_ticket_limit))
+                   OR EXISTS (SELECT 1 FROM unnest(o_holder, o_key) AS b(h, k)
+                              JOIN LATERAL (SELECT 1 FROM idempotency_keys
+                                            WHERE event_id = p_event AND holder = b.h AND key = b.k LIMIT 1) ik ON true
+                              WHERE b.k IS NOT NULL) THEN
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- The holds to release, as they are now (read again under the locks).
+                SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}'), coalesce(array_agg(r.status ORDER BY r.id), '{}'),
+                       coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.status = 'held'), '{}')
+                INTO t_id, t_status, v_changed
+                FROM unnest(o_kind, o_holder, o_res) AS x(k, h, res)
+                JOIN reservations r ON r.id = x.res AND r.event_id = p_event AND r.holder = x.h
+                WHERE x.k = 'release';
+                SELECT array_agg(coalesce(g.q, 0) ORDER BY c.n), count(g.cls) = (SELECT count(DISTINCT ri.ticket_class_id) FROM reservation_items ri
+                                           WHERE ri.reservation_id = ANY (v_changed))
+                INTO d_back, v_ok
+                FROM unnest(c_id) WITH ORDINALITY AS c(id, n)
+                LEFT JOIN (SELECT ri.ticket_class_id AS cls, sum(ri.quantity)::integer AS q FROM reservation_items ri
+                           WHERE ri.reservation_id = ANY (v_changed) GROUP BY 1) g ON g.cls = c.id;
+                IF NOT v_ok THEN
+                    -- A hold with a class outside the locked set: inventory_apply_locked refuses it loudly.
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- The outcomes, decided: every reserve is held; a release is 204 (also of an ended
+                -- hold), 409 for a confirmed one, 404 for an unknown one or another admission's.
+                SELECT coalesce(array_agg(y.op ORDER BY y.op), '{}'), coalesce(array_agg(y.cids ORDER BY y.op), '{}'),
+                       coalesce(array_agg(y.items ORDER BY y.op), '{}')
+                INTO s_op, s_cids, s_items
+                FROM (SELECT x.op, string_agg(x.c, ',' ORDER BY x.c) AS cids,
+                             '[' || string_agg('{"ticketClassId":"' || x.c || '","quantity":' || x.q || '}', ',' ORDER BY x.m) || ']' AS items
+                      FROM unnest(i_op, i_class, i_qty, i_m) AS x(op, c, q, m) GROUP BY x.op) y;
+                SELECT jsonb_agg(CASE
+                        WHEN x.k = 'reserve' THEN jsonb_build_object('status', 201, 'body', jsonb_build_object(
+                            'reservationId', x.id, 'status', 'held', 'expiresAt', v_expires_text,
+                            'items', s_items[array_position(s_op, x.n::integer)]::jsonb))
+                        WHEN x.res = ANY (t_id) THEN CASE WHEN t_status[array_position(t_id, x.res)] = 'confirmed'
+                            THEN jsonb_build_object('status', 409, 'error', 'reservation_confirmed',
+                                                    'message', 'a confirmed reservation cannot be released')
+                            ELSE jsonb_build_object('status', 204) END
+                        ELSE jsonb_build_object('status', 404, 'error', 'reservation_not_found', 'message', 'no such reservation')
+                    END ORDER BY x.n)
+                INTO v_results
+                FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS t(o, n),
+                     LATERAL (SELECT t.o->>'op' AS k, t.o->>'id' AS id, t.o->>'reservation' AS res, t.n) x;
+
+                -- The new holds, their items and keys, before the lock: rows nobody else can see yet.
+                IF cardinality(s_op) > 0 THEN
+                    INSERT INTO reservations (id, event_id, holder, class_ids, status, expires_at)
+                    SELECT p_ops -> (x.op - 1) ->> 'id', p_event, o_holder[x.op], string_to_array(x.cids, ','), 'held', v_expires
+                    FROM unnest(s_op, s_cids) AS x(op, cids);
+                    INSERT INTO reservation_items (reservation_id, event_id, ticket_class_id, quantity, price_cents)
+                    SELECT p_ops -> (x.op - 1) ->> 'id', p_event, x.c, x.q, c_price[array_position(c_id, x.c)]
+                    FROM unnest(i_op, i_class, i_qty) AS x(op, c, q);
+                    INSERT INTO idempotency_keys (event_id, holder, key, request_hash, status_code, response)
+                    SELECT p_event, o_holder[x.op], o_key[x.op], p_ops -> (x.op - 1) ->> 'hash', 201, v_results -> (x.op - 1)
+                    FROM unnest(s_op) AS x(op);
+                END IF;
+
+                -- The class locks (sorted), then: is everything read above still so?
+                v_t0 := clock_timestamp();
+                SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(capacity ORDER BY id), '{}'),
+                       coalesce(array_agg(held ORDER BY id), '{}'), coalesce(array_agg(sold ORDER BY id), '{}'),
+                       coalesce(array_agg(price_cents ORDER BY id), '{}')
+                INTO l_id, l_capacity, l_held, l_sold, l_price
+                FROM (SELECT id, capacity, held, sold, price_cents FROM ticket_classes
+                      WHERE event_id = p_event AND id = ANY (p_classes) ORDER BY id FOR UPDATE) c;
+                v_waited := v_waited + (clock_timestamp() - v_t0);
+                v_ok := l_id = c_id AND l_price = c_price
+                        AND NOT EXISTS (SELECT 1 FROM unnest(l_capacity, l_held, l_sold, d_take) AS x(cap, h, s, d) WHERE cap - h - s < d)
+                        AND (cardinality(t_id) = 0 OR (SELECT count(*) FROM unnest(t_id, t_status) AS x(id, st)
+                                                       JOIN reservations r ON r.id = x.id AND r.status = x.st) = cardinality(t_id));
+                IF NOT v_ok THEN
+                    IF cardinality(s_op) > 0 THEN
+                        DELETE FROM idempotency_keys k USING unnest(s_op) AS x(op)
+                        WHERE k.event_id = p_event AND k.holder = o_holder[x.op] AND k.key = o_key[x.op];
+                        DELETE FROM reservations WHERE id IN (SELECT p_ops -> (x.op - 1) ->> 'id' FROM unnest(s_op) AS x(op));
+                    END IF;
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- Under the locks: the released holds and the counters, one statement each.
+                IF cardinality(v_changed) > 0 THEN
+                    UPDATE reservations SET status = 'released', updated_at = now() WHERE id = ANY (v_changed);
+                END IF;
+                UPDATE ticket_classes tc SET held = tc.held + x.d - x.b
+                FROM unnest(c_id, d_take, d_back) AS x(id, d, b)
+                WHERE tc.event_id = p_event AND tc.id = x.id AND x.d <> x.b;
+                SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'capacity', x.cap, 'held', x.h + x.d - x.b, 'sold', x.s)), '[]')
+                INTO v_classes FROM unnest(l_id, l_capacity, l_held, l_sold, d_take, d_back) AS x(id, cap, h, s, d, b);
+                RETURN jsonb_build_object(
+                    'lockWaitMicros', floor(extract(epoch FROM v_waited) * 1000000)::bigint,
+                    'results', v_results, 'classes', v_classes);
+            END
+            $f$;
+            """),
     ]
 }

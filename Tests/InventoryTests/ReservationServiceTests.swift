@@ -353,6 +353,77 @@ import Testing
         }
     }
 
+    /// Waits until some backend waits for a lock (a batch queued on the class row).
+    private func untilABatchWaitsForItsLock(_ client: PostgresClient) async throws {
+        for _ in 0..<250 {
+            if try await client.query("SELECT count(*) FROM pg_locks WHERE NOT granted").first?.decode(Int.self, at: 0) ?? 0 > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no batch waited for the class row")
+    }
+
+    /// An ordinary batch is decided before the class lock and its new holds written then; under
+    /// the lock it finds what it read has changed (stock taken, a hold expired) and falls back to
+    /// deciding under the lock, with its early writes undone: no oversell, no ticket returned twice.
+    @Test func aBatchDecidedBeforeTheLockIsCheckedUnderIt() async throws {
+        let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 100)])
+        try await withInventory(event) { services, client in
+            let service = services[0]
+            let first = try await service.reserve(eventID: "show", holder: 1, items: [.init(ticketClassId: "ga", quantity: 2)],
+                                                  idempotencyKey: "a")
+            let firstID = try #require(first.body?.reservationId)
+
+            // Stock goes while the batch waits: it read 8 free, finds 1.
+            let refusing = try await client.withTransaction { connection in
+                _ = try await connection.query("SELECT 1 FROM ticket_classes WHERE id = 'ga' FOR UPDATE")
+                let outcome = Task {
+                    try await service.reserve(eventID: "show", holder: 2, items: [.init(ticketClassId: "ga", quantity: 3)],
+                                              idempotencyKey: "b")
+                }
+                try await untilABatchWaitsForItsLock(client)
+                _ = try await connection.query("UPDATE ticket_classes SET capacity = 3 WHERE id = 'ga'")
+                return outcome
+            }
+            let refused = try await refusing.value
+            #expect(refused.status == 409 && refused.error == "insufficient_inventory")
+            #expect(try await client.query("SELECT count(*) FROM reservations WHERE holder = 2").first?.decode(Int.self, at: 0) == 0)
+            #expect(try await stock(client)["ga"]?.held == 2)
+            // The refusal is what the key stored, as ever.
+            let replay = try await service.reserve(eventID: "show", holder: 2, items: [.init(ticketClassId: "ga", quantity: 3)],
+                                                   idempotencyKey: "b")
+            #expect(replay.error == "insufficient_inventory" && replay.replayed == true)
+            try await expectConsistent(client)
+
+            // The hold expires (as the sweeper would do it) while its release waits.
+            let releasing = try await client.withTransaction { connection in
+                _ = try await connection.query("SELECT 1 FROM ticket_classes WHERE id = 'ga' FOR UPDATE")
+                let outcome = Task { try await service.release(reservationID: firstID, eventID: "show", holder: 1) }
+                try await untilABatchWaitsForItsLock(client)
+                _ = try await connection.query("UPDATE reservations SET status = 'expired' WHERE id = $1", [.string(firstID)])
+                _ = try await connection.query("UPDATE ticket_classes SET held = held - 2 WHERE id = 'ga'")
+                return outcome
+            }
+            let released = try await releasing.value
+            #expect(released.status == 204)
+            #expect(try await stock(client)["ga"]?.held == 0)
+            #expect(try await service.reservation(id: firstID, eventID: "show", holder: 1)?.status == "expired")
+            try await expectConsistent(client)
+
+            // The ordinary path itself: reserves and releases in one go, another admission's hold is 404.
+            _ = try await client.query("UPDATE ticket_classes SET capacity = 10 WHERE id = 'ga'")
+            let c = try await service.reserve(eventID: "show", holder: 3, items: [.init(ticketClassId: "ga", quantity: 1)], idempotencyKey: "c")
+            let cID = try #require(c.body?.reservationId)
+            async let mine = service.release(reservationID: cID, eventID: "show", holder: 3)
+            async let theirs = service.release(reservationID: cID, eventID: "show", holder: 4)
+            async let more = service.reserve(eventID: "show", holder: 4, items: [.init(ticketClassId: "ga", quantity: 4)], idempotencyKey: "d")
+            let (m, t, r) = try await (mine, theirs, more)
+            #expect(m.status == 204 && t.status == 404 && r.status == 201)
+            #expect(r.body?.items == [.init(ticketClassId: "ga", quantity: 4, seats: nil)])
+            #expect(try await stock(client)["ga"]?.held == 4)
+            try await expectConsistent(client)
+        }
+    }
+
     @Test func aBatchThatCannotGetItsLockFailsFastWithLockTimeout() async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 1)])
         try await withInventory(event, configuration: .init(lockTimeout: .milliseconds(200))) { services, client in
