@@ -77,6 +77,57 @@ struct SSEDirectWriteTests {
         }
     }
 
+    @Test func anHTTP10StreamGetsUnframedFrames() async throws {
+        try await SSEHubTests.with { hub, positions, _, port, _ in
+            positions.set(1, position: 7)
+            let connection = try await TestConnection.connect(port: port)
+            try await connection.send("GET /s/1 HTTP/1.0\r\n\r\n")
+            func text() -> String { String(decoding: connection.unparsedBytes, as: UTF8.self) }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !text().contains("\"position\":7,"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(1050))
+            positions.set(1, position: 6)
+            hub.update(eventID: "e", resolve: positions.resolver)
+            while !text().contains("\"position\":6,"), ContinuousClock.now < deadline + .seconds(2) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let body = text().components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+            #expect(text().hasPrefix("HTTP/1.0 200"))
+            // No chunk sizes: the frames follow each other as they are.
+            #expect(body.hasSuffix("id: 2\nevent: position\ndata: {\"position\":6,\"etaSeconds\":6}\n\n"), "\(body)")
+            await connection.close()
+        }
+    }
+
+    @Test func aWalkInSlicesReachesEveryStreamOnce() async throws {
+        var configuration = SSEHubConfiguration()
+        configuration.walkSlice = 2
+        configuration.minimumInterval = .milliseconds(100)
+        try await SSEHubTests.with(hubConfiguration: configuration) { hub, positions, _, port, _ in
+            var connections: [TestConnection] = []
+            for key in 1...5 {
+                positions.set(key, position: 10 * key)
+                let connection = try await SSEHubTests.open(port, key: key)
+                try await SSEHubTests.wait(connection) { $0.events.count == 1 }
+                connections.append(connection)
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            for key in 1...5 { positions.set(key, position: 10 * key - 1) }
+            hub.update(eventID: "e", resolve: positions.resolver)
+            for (index, connection) in connections.enumerated() {
+                let received = try await SSEHubTests.wait(connection) { $0.events.count == 2 }
+                #expect(received.events.last?.data?.contains("\"position\":\(10 * (index + 1) - 1),") == true)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            for connection in connections {
+                #expect(SSEHubTests.received(connection).events.count == 2)
+                await connection.close()
+            }
+        }
+    }
+
     @Test func refreshResolvesOnlyStreamsOpenedSinceTheLastWalk() async throws {
         try await SSEHubTests.with { hub, positions, _, port, _ in
             for key in 1...3 { positions.set(key, position: key) }
