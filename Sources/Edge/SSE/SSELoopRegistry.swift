@@ -165,7 +165,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         group.recent.removeAll(keepingCapacity: false)
         group.walkGeneration &+= 1
         let generation = group.walkGeneration
-        self.inSlices(Array(group.streams.values), from: 0, stillWanted: { group.walkGeneration == generation }) { streams, now in
+        self.inSlices(Array(group.streams.values), from: 0, startedAt: now, stillWanted: { group.walkGeneration == generation }) { streams, now in
             self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, resolve: resolve)
         } done: {
             self.finishWalk(receivedAt: receivedAt)
@@ -179,11 +179,17 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// measures how late the loop really is rather than the length of one walk. What a slice
     /// wrote is flushed and its finals ended before the next; `done` follows the last slice.
     /// A walk that `stillWanted` no longer wants (a newer tick started one) stops.
-    private func inSlices(_ streams: [SSEStream], from start: Int, stillWanted: @escaping () -> Bool,
+    ///
+    /// Every slice gets the walk's start as its time: the streams of one walk count as sent
+    /// together, so they fall due together and one deferred pass (one timer) handles them, not
+    /// a pass per slice that would also look at every stream of the later slices. Between two
+    /// frames of a stream there is a second from walk start to walk start; its own frames can
+    /// be closer by how much earlier in the second walk its slice ran (milliseconds).
+    private func inSlices(_ streams: [SSEStream], from start: Int, startedAt: NIODeadline, stillWanted: @escaping () -> Bool,
                           _ body: @escaping (ArraySlice<SSEStream>, NIODeadline) -> Void,
                           done: @escaping () -> Void) {
         let end = min(streams.count, start + max(1, self.configuration.walkSlice))
-        body(streams[start..<end], NIODeadline.now())
+        body(streams[start..<end], startedAt)
         guard end < streams.count else {
             done()
             return
@@ -191,7 +197,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.finishWalk(receivedAt: nil)
         self.eventLoop.execute {
             guard !self.closed, stillWanted() else { return }
-            self.inSlices(streams, from: end, stillWanted: stillWanted, body, done: done)
+            self.inSlices(streams, from: end, startedAt: startedAt, stillWanted: stillWanted, body, done: done)
         }
     }
 
@@ -284,7 +290,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             for stream in waiting { stream.deferred = false }
             return
         }
-        self.inSlices(waiting, from: 0, stillWanted: { true }) { streams, now in
+        self.inSlices(waiting, from: 0, startedAt: NIODeadline.now(), stillWanted: { true }) { streams, now in
             self.sendDeferred(streams, of: group, now: now, resolve: resolve)
         } done: {
             self.finishWalk(receivedAt: nil)
