@@ -27,8 +27,9 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let onInactive: (@Sendable (HTTPBodyStreamWriter) -> Void)?
     private var context: ChannelHandlerContext?
     /// The socket's descriptor while the channel is active and this handler is in its pipeline
-    /// (see ``directSocket``); -1 otherwise.
+    /// (see ``directSocket``), looked up on first use; -1 otherwise.
     private var descriptor: Int32 = -1
+    private var descriptorLookedUp = false
     private var finished = false
     /// Set once the writer is made; cleared when the handler leaves, which breaks the cycle
     /// writer → handler → writer.
@@ -43,14 +44,12 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive {
-            self.descriptor = HTTPDirectSocket.descriptor(of: context.channel) ?? -1
-        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.descriptor = -1
+        self.descriptorLookedUp = true
         self.writer = nil
     }
 
@@ -58,6 +57,7 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         // NIO fires this in close0 right after closing the socket, before anything else runs on
         // the loop: the number may be handed to the next accepted connection.
         self.descriptor = -1
+        self.descriptorLookedUp = true
         if let writer = self.writer { self.onInactive?(writer) }
         context.fireChannelInactive()
     }
@@ -93,7 +93,12 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// whether the body is framed in chunks. `nil` once the channel closed, or when the
     /// descriptor could not be found.
     var directSocket: (descriptor: Int32, chunked: Bool)? {
-        guard self.descriptor >= 0, !self.finished, self.context != nil else { return nil }
+        guard !self.finished, let context = self.context else { return nil }
+        if !self.descriptorLookedUp {
+            self.descriptorLookedUp = true
+            if context.channel.isActive { self.descriptor = HTTPDirectSocket.descriptor(of: context.channel) ?? -1 }
+        }
+        guard self.descriptor >= 0 else { return nil }
         return (self.descriptor, self.chunked)
     }
 

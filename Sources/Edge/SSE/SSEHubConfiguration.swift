@@ -27,6 +27,9 @@ public struct SSEHubConfiguration: Sendable {
     /// How many streams one task of a walk visits before it lets the loop run other work (and
     /// continues in the next task).
     public var walkSlice: Int
+    /// Frames go straight to the socket (``HTTPDirectSocket``) when they can; `false` writes
+    /// every frame through NIO (`WAITROOM_SSE_DIRECT_WRITES=0`).
+    public var directWrites: Bool
 
     /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
     /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks), walks
@@ -42,8 +45,10 @@ public struct SSEHubConfiguration: Sendable {
         keepaliveInterval: TimeAmount = .seconds(15),
         earlyTickWindow: TimeAmount = .milliseconds(50),
         lateTickGrace: TimeAmount = .milliseconds(250),
-        walkSlice: Int = 256
+        walkSlice: Int = 256,
+        directWrites: Bool = true
     ) {
+        self.directWrites = directWrites
         self.walkSlice = walkSlice
         self.earlyTickWindow = earlyTickWindow
         self.lateTickGrace = lateTickGrace

@@ -27,6 +27,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         var recent: [SSEStream] = []
         /// Counts walks: a walk still going (in slices) stops when a newer one starts.
         var walkGeneration: UInt64 = 0
+        /// When the tick behind the last walk arrived: values sent later, when due, count their
+        /// lag (`waitroom_position_update_lag_seconds`) from it.
+        var lastReceivedAt: ContinuousClock.Instant?
     }
 
     let eventLoop: any EventLoop
@@ -64,7 +67,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     func open(_ stream: SSEStream, writer: HTTPBodyStreamWriter) {
         self.eventLoop.assertInEventLoop()
         stream.writer = writer
-        if let socket = writer.directSocket {
+        if self.configuration.directWrites, let socket = writer.directSocket {
             stream.descriptor = socket.descriptor
             stream.chunked = socket.chunked
         }
@@ -162,13 +165,14 @@ final class SSELoopRegistry: @unchecked Sendable {
             group.updatePeriod = group.updatePeriod == .zero ? gap : .nanoseconds((group.updatePeriod.nanoseconds * 3 + gap.nanoseconds) / 4)
         }
         group.lastUpdateAt = now
+        group.lastReceivedAt = receivedAt
         group.recent.removeAll(keepingCapacity: false)
         group.walkGeneration &+= 1
         let generation = group.walkGeneration
         self.inSlices(Array(group.streams.values), from: 0, startedAt: now, stillWanted: { group.walkGeneration == generation }) { streams, now in
             self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, resolve: resolve)
-        } done: {
-            self.finishWalk(receivedAt: receivedAt)
+        } done: { wrote in
+            self.finishWalk(receivedAt: receivedAt, wroteEarlier: wrote)
             self.scheduleDeferred(eventID: eventID, group: group)
         }
     }
@@ -185,19 +189,20 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// a pass per slice that would also look at every stream of the later slices. Between two
     /// frames of a stream there is a second from walk start to walk start; its own frames can
     /// be closer by how much earlier in the second walk its slice ran (milliseconds).
-    private func inSlices(_ streams: [SSEStream], from start: Int, startedAt: NIODeadline, stillWanted: @escaping () -> Bool,
+    private func inSlices(_ streams: [SSEStream], from start: Int, startedAt: NIODeadline, wroteEarlier: Bool = false,
+                          stillWanted: @escaping () -> Bool,
                           _ body: @escaping (ArraySlice<SSEStream>, NIODeadline) -> Void,
-                          done: @escaping () -> Void) {
+                          done: @escaping (_ wroteEarlier: Bool) -> Void) {
         let end = min(streams.count, start + max(1, self.configuration.walkSlice))
         body(streams[start..<end], startedAt)
         guard end < streams.count else {
-            done()
+            done(wroteEarlier)
             return
         }
-        self.finishWalk(receivedAt: nil)
+        let wrote = self.finishWalk(receivedAt: nil) || wroteEarlier
         self.eventLoop.execute {
             guard !self.closed, stillWanted() else { return }
-            self.inSlices(streams, from: end, startedAt: startedAt, stillWanted: stillWanted, body, done: done)
+            self.inSlices(streams, from: end, startedAt: startedAt, wroteEarlier: wrote, stillWanted: stillWanted, body, done: done)
         }
     }
 
@@ -292,8 +297,8 @@ final class SSELoopRegistry: @unchecked Sendable {
         }
         self.inSlices(waiting, from: 0, startedAt: NIODeadline.now(), stillWanted: { true }) { streams, now in
             self.sendDeferred(streams, of: group, now: now, resolve: resolve)
-        } done: {
-            self.finishWalk(receivedAt: nil)
+        } done: { wrote in
+            self.finishWalk(receivedAt: group.lastReceivedAt, wroteEarlier: wrote)
             self.scheduleDeferred(eventID: eventID, group: group)
         }
     }
@@ -482,8 +487,10 @@ final class SSELoopRegistry: @unchecked Sendable {
     }
 
     /// Flushes every touched channel once, ends the streams queued for ending, records the lag.
-    private func finishWalk(receivedAt: ContinuousClock.Instant?) {
-        let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty
+    /// Returns whether anything was written since the last call.
+    @discardableResult
+    private func finishWalk(receivedAt: ContinuousClock.Instant?, wroteEarlier: Bool = false) -> Bool {
+        let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty || wroteEarlier
         self.wroteInWalk = false
         for stream in self.touched where !stream.ended {
             stream.writer?.flush()
@@ -498,6 +505,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             let nanoseconds = lag.components.seconds * 1_000_000_000 + lag.components.attoseconds / 1_000_000_000
             self.metrics.lag.recordNanoseconds(max(0, nanoseconds))
         }
+        return wrote
     }
 
     /// Finishes the body (which flushes) and forgets the stream.
