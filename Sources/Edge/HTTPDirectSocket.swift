@@ -20,8 +20,8 @@ import Darwin
 /// NIO has no public accessor for a channel's descriptor. The runtime's field metadata tells,
 /// once per channel class, where the channel keeps its `socket` and where that keeps its
 /// `descriptor` (both checked for the expected kind of value); each connection then reads the
-/// two fields (no allocation: a `Mirror` per connection left about 1 KB of garbage behind each
-/// and raised the resident memory per stream by that much). The descriptor is used only when
+/// two fields, with no allocation (a `Mirror` per connection boxed every stored property of the
+/// channel). The descriptor is used only when
 /// the socket it names has the channel's own local and remote addresses; otherwise the stream
 /// simply writes through NIO.
 enum HTTPDirectSocket {
