@@ -69,6 +69,35 @@ public final class HTTPBodyStreamWriter: Sendable {
         }
     }
 
+    /// The socket of a stream that took the connection over, for direct writes while nothing
+    /// written through this writer is still queued in NIO (see ``HTTPDirectSocket``): its
+    /// descriptor and whether writes are framed as chunks. `nil` otherwise. On the loop only.
+    var directSocket: (descriptor: Int32, chunked: Bool)? {
+        guard case .takenOver(let handler) = self.target else { return nil }
+        return handler.value.directSocket
+    }
+
+    /// Writes one chunk of the body and flushes, completing `promise` when NIO has written it.
+    /// On the loop only.
+    func write(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>) {
+        switch self.target {
+        case .connection(let handler, let streamID):
+            handler.value.streamWrite(streamID: streamID, buffer, flush: true)
+            promise.succeed(())
+        case .takenOver(let handler):
+            handler.value.write(buffer, flush: true, promise: promise)
+        }
+    }
+
+    /// Writes and flushes bytes framed already (the rest of a direct write). On the loop only.
+    func writeFramed(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>) {
+        guard case .takenOver(let handler) = self.target else {
+            promise.fail(ChannelError.operationUnsupported)
+            return
+        }
+        handler.value.writeFramed(buffer, promise: promise)
+    }
+
     /// Flushes written chunks to the socket.
     public func flush() {
         if self.eventLoop.inEventLoop {

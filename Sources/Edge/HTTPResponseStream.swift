@@ -22,6 +22,11 @@ public struct HTTPResponseStream: Sendable {
     /// Whether the stream takes the connection over once the head is written (see the type's
     /// notes): for long one-way streams that end with the connection.
     public var takesOverConnection: Bool
+    /// Called on the connection's event loop, synchronously, the moment a taken-over connection
+    /// becomes inactive (its socket is closed): a stream that writes to the socket directly
+    /// (``HTTPBodyStreamWriter/directSocket``) must forget the descriptor right there, before
+    /// the number can be reused by another connection.
+    var onInactive: (@Sendable (HTTPBodyStreamWriter) -> Void)?
 
     /// Creates a stream body.
     public init(

@@ -1,4 +1,9 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The only handler of a connection whose streamed response took the connection over (see
 /// ``HTTPResponseStream/takesOverConnection``): the HTTP codec, the pipelining and timeout
@@ -19,7 +24,12 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let chunked: Bool
     private let onDrain: (@Sendable (HTTPBodyStreamWriter) -> Void)?
     private let onWritabilityChanged: (@Sendable (HTTPBodyStreamWriter, Bool) -> Void)?
+    private let onInactive: (@Sendable (HTTPBodyStreamWriter) -> Void)?
     private var context: ChannelHandlerContext?
+    /// The socket's descriptor while the channel is active and this handler is in its pipeline
+    /// (see ``directSocket``), looked up on first use; -1 otherwise.
+    private var descriptor: Int32 = -1
+    private var descriptorLookedUp = false
     private var finished = false
     /// Set once the writer is made; cleared when the handler leaves, which breaks the cycle
     /// writer → handler → writer.
@@ -29,6 +39,7 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.chunked = chunked
         self.onDrain = stream.onDrain
         self.onWritabilityChanged = stream.onWritabilityChanged
+        self.onInactive = stream.onInactive
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -37,7 +48,18 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.descriptor = -1
+        self.descriptorLookedUp = true
         self.writer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // NIO fires this in close0 right after closing the socket, before anything else runs on
+        // the loop: the number may be handed to the next accepted connection.
+        self.descriptor = -1
+        self.descriptorLookedUp = true
+        if let writer = self.writer { self.onInactive?(writer) }
+        context.fireChannelInactive()
     }
 
     // Whatever still arrives (pipelined requests the codec decoded on its way out, or raw bytes)
@@ -66,6 +88,20 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Body (called by HTTPBodyStreamWriter on the event loop)
 
+    /// The socket a stream may write to directly, bypassing the pipeline, while nothing it
+    /// handed to NIO is still queued (ordering is then the caller's duty): its descriptor and
+    /// whether the body is framed in chunks. `nil` once the channel closed, or when the
+    /// descriptor could not be found.
+    var directSocket: (descriptor: Int32, chunked: Bool)? {
+        guard !self.finished, let context = self.context else { return nil }
+        if !self.descriptorLookedUp {
+            self.descriptorLookedUp = true
+            if context.channel.isActive { self.descriptor = HTTPDirectSocket.descriptor(of: context.channel) ?? -1 }
+        }
+        guard self.descriptor >= 0 else { return nil }
+        return (self.descriptor, self.chunked)
+    }
+
     /// A buffer for one write with room in front for the chunk header, so framing copies nothing.
     func makeBuffer(allocator: ByteBufferAllocator, capacity: Int) -> ByteBuffer {
         guard self.chunked else { return allocator.buffer(capacity: capacity) }
@@ -75,16 +111,28 @@ final class HTTPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         return buffer
     }
 
-    func write(_ buffer: consuming ByteBuffer, flush: Bool) {
-        guard !self.finished, let context = self.context, buffer.readableBytes > 0 else { return }
+    func write(_ buffer: consuming ByteBuffer, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
+        guard !self.finished, let context = self.context, buffer.readableBytes > 0 else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         // Consumed, not copied: framing in place must not copy the storage on write.
         var framed = consume buffer
         if self.chunked { Self.frame(&framed) }
         if flush {
-            context.writeAndFlush(NIOAny(framed), promise: nil)
+            context.writeAndFlush(NIOAny(framed), promise: promise)
         } else {
-            context.write(NIOAny(framed), promise: nil)
+            context.write(NIOAny(framed), promise: promise)
         }
+    }
+
+    /// Writes and flushes bytes that are framed already (the rest of a direct write).
+    func writeFramed(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        guard !self.finished, let context = self.context, buffer.readableBytes > 0 else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.writeAndFlush(NIOAny(buffer), promise: promise)
     }
 
     func flush() {

@@ -69,10 +69,23 @@ final class TrackerRegistry: Service, Sendable {
             }
             if update.changes.contains(.paused) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "paused", data: "{}"))) }
             if update.changes.contains(.resumed) { hub.broadcast(eventID: eventID, .latest(SSEEvent(name: "resumed", data: "{}"))) }
-            let tickMicros = self.noteBasis(eventID, tracker.positionBasis)
-            hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted) { order in
+            let basis = tracker.positionBasis
+            let tickMicros = self.noteBasis(eventID, basis)
+            let moved = self.noteWalked(eventID, basis)
+            // The tracker reports every snapshot (on ticks and once a second). When neither the
+            // frontier nor the departures moved, no position changed: a walk would resolve every
+            // stream and send nothing (measured: a second walk a second over every stream, most
+            // of it deferring streams not yet due). Only streams opened since the last walk are
+            // looked at again; streams waiting for their interval or for writability have timers
+            // and hooks of their own.
+            let resolve: SSEHub.Resolver = { order in
                 QueuePresenter.streamUpdate(eventID: eventID, order: order, status: tracker.status(order: order),
                                             keyring: keyring, tickMicros: tickMicros)
+            }
+            if moved || update.newlyAdmitted != nil {
+                hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted, resolve: resolve)
+            } else {
+                hub.refresh(eventID: eventID, resolve: resolve)
             }
         }
         box.withLock { $0 = tracker }
@@ -90,6 +103,19 @@ final class TrackerRegistry: Service, Sendable {
             let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
             all[eventID] = (basis.frontier, basis.departed, now)
             return now
+        }
+    }
+
+    /// The basis of each event's last hub walk (only the tracker's update handler touches it;
+    /// first frames read ``basisSeen``, which must not hide a change from the next walk).
+    private let walkedBasis = Mutex<[String: (frontier: Int, departed: Int)]>([:])
+
+    /// Records `basis` as walked; `true` when it differs from the last one walked (or is the first).
+    private func noteWalked(_ eventID: String, _ basis: (frontier: Int, departed: Int)) -> Bool {
+        walkedBasis.withLock { all in
+            if let last = all[eventID], last.frontier == basis.frontier, last.departed == basis.departed { return false }
+            all[eventID] = basis
+            return true
         }
     }
 

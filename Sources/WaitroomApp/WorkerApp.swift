@@ -69,7 +69,11 @@ public enum WorkerApp {
         let migrations = MigrationService(database: database, logger: logger)
         let catalog = EventCatalog(database: database)
         let store = QueueStore(client: redis)
-        let hub = SSEHub(eventLoopGroup: group)
+        var hubConfiguration = SSEHubConfiguration()
+        let environment = ProcessInfo.processInfo.environment
+        if environment["WAITROOM_SSE_DIRECT_WRITES"] == "0" { hubConfiguration.directWrites = false }
+        if let slice = environment["WAITROOM_SSE_WALK_SLICE"].flatMap(Int.init), slice > 0 { hubConfiguration.walkSlice = slice }
+        let hub = SSEHub(eventLoopGroup: group, configuration: hubConfiguration)
         let trackers = TrackerRegistry(redis: redis, store: store, hub: hub, keyring: configuration.signingKeys, logger: logger)
         // The admitter keeps time on a loop and a Redis connection of its own: on a machine
         // saturated by streams and checkout, ticks on the shared loops came up to seconds late

@@ -86,7 +86,7 @@ public final class SSEHub: Sendable {
     /// The streamed body alone (see ``response(eventID:key:lastEventID:initial:headers:)``).
     public func stream(eventID: String, key: Int, lastEventID: UInt64? = nil, initial: SSEStreamUpdate? = nil) -> HTTPResponseStream {
         let stream = SSEStream(eventID: eventID, key: key, lastEventID: lastEventID, initial: initial)
-        return HTTPResponseStream(
+        var body = HTTPResponseStream(
             takesOverConnection: true,
             onDrain: { writer in
                 self.registry(for: writer.eventLoop).drain(stream)
@@ -98,6 +98,9 @@ public final class SSEHub: Sendable {
                 self.registry(for: writer.eventLoop).open(stream, writer: writer)
             }
         )
+        // The socket is closed: never write to its descriptor again (the number is reused).
+        body.onInactive = { _ in stream.descriptor = -1 }
+        return body
     }
 
     // MARK: Fan-out
@@ -113,6 +116,13 @@ public final class SSEHub: Sendable {
         resolve: @escaping Resolver
     ) {
         self.onEveryLoop { $0.update(eventID: eventID, receivedAt: receivedAt, urgentKeys: urgentKeys, resolve: resolve) }
+    }
+
+    /// The positions of `eventID` did not move since the last ``update(eventID:receivedAt:urgentKeys:resolve:)``:
+    /// only streams opened since then are resolved again (their first value may predate that
+    /// walk), and `resolve` is kept. Costs nothing per stream that already saw the last walk.
+    public func refresh(eventID: String, resolve: @escaping Resolver) {
+        self.onEveryLoop { $0.refresh(eventID: eventID, resolve: resolve) }
     }
 
     /// Sends `update` to every stream of `eventID` at once, e.g. `paused`/`resumed` as

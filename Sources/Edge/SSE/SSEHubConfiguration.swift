@@ -24,9 +24,16 @@ public struct SSEHubConfiguration: Sendable {
     public var earlyTickWindow: TimeAmount
     /// When no tick comes after an early one, the stream is sent this long after it was due.
     public var lateTickGrace: TimeAmount
+    /// How many streams one task of a walk visits before it lets the loop run other work (and
+    /// continues in the next task).
+    public var walkSlice: Int
+    /// Frames go straight to the socket (``HTTPDirectSocket``) when they can; `false` writes
+    /// every frame through NIO (`WAITROOM_SSE_DIRECT_WRITES=0`).
+    public var directWrites: Bool
 
     /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
-    /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks);
+    /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks), walks
+    /// in slices of 256 streams;
     /// under overload (timers 100 ms late) the interval stretches up to 5 s, probed every 250 ms.
     public init(
         retryMilliseconds: Int = 3000,
@@ -37,8 +44,12 @@ public struct SSEHubConfiguration: Sendable {
         lagProbeInterval: TimeAmount = .milliseconds(250),
         keepaliveInterval: TimeAmount = .seconds(15),
         earlyTickWindow: TimeAmount = .milliseconds(50),
-        lateTickGrace: TimeAmount = .milliseconds(250)
+        lateTickGrace: TimeAmount = .milliseconds(250),
+        walkSlice: Int = 256,
+        directWrites: Bool = true
     ) {
+        self.directWrites = directWrites
+        self.walkSlice = walkSlice
         self.earlyTickWindow = earlyTickWindow
         self.lateTickGrace = lateTickGrace
         self.retryMilliseconds = retryMilliseconds

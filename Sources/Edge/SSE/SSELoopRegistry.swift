@@ -18,6 +18,18 @@ final class SSELoopRegistry: @unchecked Sendable {
         var deferredDue: NIODeadline = .distantFuture
         var deferTimer: Scheduled<Void>?
         var deferTimerDeadline: NIODeadline = .distantFuture
+        /// When the last update (tick) of the event reached this loop, and the smoothed time
+        /// between updates: when the next tick is expected, for ``deferStream(_:in:now:)``.
+        var lastUpdateAt: NIODeadline?
+        var updatePeriod: TimeAmount = .zero
+        /// Streams opened since the last walk: their first value was resolved before they
+        /// joined, and a walk may have passed them by in between (see ``refresh(eventID:resolve:)``).
+        var recent: [SSEStream] = []
+        /// Counts walks: a walk still going (in slices) stops when a newer one starts.
+        var walkGeneration: UInt64 = 0
+        /// When the tick behind the last walk arrived: values sent later, when due, count their
+        /// lag (`waitroom_position_update_lag_seconds`) from it.
+        var lastReceivedAt: ContinuousClock.Instant?
     }
 
     let eventLoop: any EventLoop
@@ -36,6 +48,9 @@ final class SSELoopRegistry: @unchecked Sendable {
     private(set) var pacing: SSEPacing
     private let intervalGauge: Gauge
     private var lagProbe: Scheduled<Void>?
+    /// The frame of a direct write is built here (no allocation per frame), with room in front
+    /// for the chunk header.
+    private var scratch = ByteBufferAllocator().buffer(capacity: 512)
 
     init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics, name: String = "0") {
         self.eventLoop = eventLoop
@@ -52,6 +67,10 @@ final class SSELoopRegistry: @unchecked Sendable {
     func open(_ stream: SSEStream, writer: HTTPBodyStreamWriter) {
         self.eventLoop.assertInEventLoop()
         stream.writer = writer
+        if self.configuration.directWrites, let socket = writer.directSocket {
+            stream.descriptor = socket.descriptor
+            stream.chunked = socket.chunked
+        }
         let now = NIODeadline.now()
         var buffer = writer.makeBuffer(capacity: 96)
         SSEEncoder.writeRetry(milliseconds: self.configuration.retryMilliseconds, into: &buffer)
@@ -80,7 +99,12 @@ final class SSELoopRegistry: @unchecked Sendable {
         case nil:
             break
         }
-        writer.write(consume buffer, flush: true)
+        // Through NIO: the response head may still be queued there.
+        if stream.descriptor >= 0 {
+            self.queue(buffer, framed: false, for: stream, writer: writer)
+        } else {
+            writer.write(consume buffer, flush: true)
+        }
         stream.lastWriteAt = now
 
         self.nextID &+= 1
@@ -91,6 +115,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             return created
         }()
         streams.streams[stream.id] = stream
+        streams.recent.append(stream)
         self.metrics.streamOpened()
         self.startKeepaliveIfNeeded()
         writer.closeFuture.whenComplete { _ in
@@ -102,10 +127,11 @@ final class SSELoopRegistry: @unchecked Sendable {
     func drain(_ stream: SSEStream) {
         self.eventLoop.assertInEventLoop()
         guard !stream.ended, let writer = stream.writer else { return }
-        var buffer = writer.makeBuffer(capacity: 48)
-        SSEEncoder.writeRetry(milliseconds: self.configuration.reconnectRetryMilliseconds, into: &buffer)
-        SSEEncoder.writeComment("reconnect", into: &buffer)
-        writer.write(consume buffer, flush: false)
+        let retry = self.configuration.reconnectRetryMilliseconds
+        _ = self.emit(to: stream, writer: writer, capacity: 48, flush: false) { buffer in
+            SSEEncoder.writeRetry(milliseconds: retry, into: &buffer)
+            SSEEncoder.writeComment("reconnect", into: &buffer)
+        }
         self.end(stream)
     }
 
@@ -113,7 +139,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     func writabilityChanged(_ stream: SSEStream, isWritable: Bool) {
         self.eventLoop.assertInEventLoop()
         stream.writable = isWritable
-        guard isWritable, stream.pending, !stream.ended, let writer = stream.writer else { return }
+        guard stream.canWrite, stream.pending, !stream.ended, let writer = stream.writer else { return }
         stream.pending = false
         guard let resolver = self.events[stream.eventID]?.resolver, let update = resolver(stream.key) else { return }
         switch update {
@@ -134,8 +160,71 @@ final class SSELoopRegistry: @unchecked Sendable {
         guard let group = self.events[eventID] else { return }
         group.resolver = resolve
         let now = NIODeadline.now()
+        if let last = group.lastUpdateAt {
+            let gap = now - last
+            group.updatePeriod = group.updatePeriod == .zero ? gap : .nanoseconds((group.updatePeriod.nanoseconds * 3 + gap.nanoseconds) / 4)
+        }
+        group.lastUpdateAt = now
+        group.lastReceivedAt = receivedAt
+        group.recent.removeAll(keepingCapacity: false)
+        group.walkGeneration &+= 1
+        let generation = group.walkGeneration
+        self.inSlices(Array(group.streams.values), from: 0, startedAt: now, stillWanted: { group.walkGeneration == generation }) { streams, now in
+            self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, resolve: resolve)
+        } done: { wrote in
+            self.finishWalk(receivedAt: receivedAt, wroteEarlier: wrote)
+            self.scheduleDeferred(eventID: eventID, group: group)
+        }
+    }
+
+    /// Runs `body` over `streams` a slice (``SSEHubConfiguration/walkSlice``) at a time, each
+    /// slice in a task of its own, so a walk over thousands of streams does not hold the loop:
+    /// other connections' I/O and timers run between slices, and the lag probe (``SSEPacing``)
+    /// measures how late the loop really is rather than the length of one walk. What a slice
+    /// wrote is flushed and its finals ended before the next; `done` follows the last slice.
+    /// A walk that `stillWanted` no longer wants (a newer tick started one) stops.
+    ///
+    /// Every slice gets the walk's start as its time: the streams of one walk count as sent
+    /// together, so they fall due together and one deferred pass (one timer) handles them, not
+    /// a pass per slice that would also look at every stream of the later slices. Between two
+    /// frames of a stream there is a second from walk start to walk start; its own frames can
+    /// be closer by how much earlier in the second walk its slice ran (milliseconds).
+    private func inSlices(_ streams: [SSEStream], from start: Int, startedAt: NIODeadline, wroteEarlier: Bool = false,
+                          stillWanted: @escaping () -> Bool,
+                          _ body: @escaping (ArraySlice<SSEStream>, NIODeadline) -> Void,
+                          done: @escaping (_ wroteEarlier: Bool) -> Void) {
+        let end = min(streams.count, start + max(1, self.configuration.walkSlice))
+        body(streams[start..<end], startedAt)
+        guard end < streams.count else {
+            done(wroteEarlier)
+            return
+        }
+        let wrote = self.finishWalk(receivedAt: nil) || wroteEarlier
+        self.eventLoop.execute {
+            guard !self.closed, stillWanted() else { return }
+            self.inSlices(streams, from: end, startedAt: startedAt, wroteEarlier: wrote, stillWanted: stillWanted, body, done: done)
+        }
+    }
+
+    /// The event's positions did not move: only the streams opened since the last walk are
+    /// resolved again (a value resolved before a stream joined may be one walk old); the rest
+    /// would send nothing. The resolver is kept for later streams and slow readers.
+    func refresh(eventID: String, resolve: @escaping SSEHub.Resolver) {
+        self.eventLoop.assertInEventLoop()
+        guard let group = self.events[eventID] else { return }
+        group.resolver = resolve
+        guard !group.recent.isEmpty else { return }
+        let recent = group.recent
+        group.recent.removeAll(keepingCapacity: false)
+        self.walk(recent.lazy.filter { !$0.ended }, of: group, now: NIODeadline.now(), urgentKeys: nil, resolve: resolve)
+        self.finishWalk(receivedAt: nil)
+        self.scheduleDeferred(eventID: eventID, group: group)
+    }
+
+    private func walk(_ streams: some Sequence<SSEStream>, of group: EventStreams, now: NIODeadline,
+                      urgentKeys: ClosedRange<Int>?, resolve: SSEHub.Resolver) {
         let interval = self.pacing.interval
-        for stream in group.streams.values {
+        for stream in streams {
             let urgent = urgentKeys?.contains(stream.key) ?? false
             let due = now - stream.lastSentAt >= interval
             if !urgent && !due {
@@ -143,7 +232,7 @@ final class SSELoopRegistry: @unchecked Sendable {
                 continue
             }
             guard let writer = stream.writer else { continue }
-            let writable = stream.writable
+            let writable = stream.canWrite
             if !writable && !urgent {
                 stream.pending = true
                 continue
@@ -161,16 +250,21 @@ final class SSELoopRegistry: @unchecked Sendable {
                 self.sendLatest(event, to: stream, writer: writer, now: now)
             }
         }
-        self.finishWalk(receivedAt: receivedAt)
-        self.scheduleDeferred(eventID: eventID, group: group)
     }
 
-    /// Puts a stream that is not due yet in its event's deferred list: due within the early-tick
-    /// window, it goes out exactly when due; otherwise a later tick sends it, or the timer does
-    /// at due + grace if no tick comes.
+    /// Puts a stream that is not due yet in its event's deferred list. It goes out exactly when
+    /// due, unless the event's ticks come often enough that the next one is expected before
+    /// due + grace (and this one is more than the early-tick window early): then that tick sends
+    /// the fresher value, or the timer does at due + grace if no tick comes. (Waiting for the
+    /// next tick when ticks are a second apart, as with one admission a second, held a value
+    /// back for most of a second: a tick 100 ms early meant a frame 350 ms late, and the lag
+    /// carried over to the next ticks.)
     private func deferStream(_ stream: SSEStream, in group: EventStreams, now: NIODeadline) {
         let dueAt = stream.lastSentAt + self.pacing.interval
-        let sendAt = dueAt - now <= self.configuration.earlyTickWindow ? dueAt : dueAt + self.configuration.lateTickGrace
+        let grace = self.configuration.lateTickGrace
+        let expectedTick = (group.lastUpdateAt ?? now) + group.updatePeriod
+        let waitForTick = dueAt - now > self.configuration.earlyTickWindow && expectedTick <= dueAt + grace
+        let sendAt = waitForTick ? dueAt + grace : dueAt
         group.deferredDue = min(group.deferredDue, sendAt)
         guard !stream.deferred else { return }
         stream.deferred = true
@@ -201,16 +295,25 @@ final class SSELoopRegistry: @unchecked Sendable {
             for stream in waiting { stream.deferred = false }
             return
         }
-        let now = NIODeadline.now()
+        self.inSlices(waiting, from: 0, startedAt: NIODeadline.now(), stillWanted: { true }) { streams, now in
+            self.sendDeferred(streams, of: group, now: now, resolve: resolve)
+        } done: { wrote in
+            self.finishWalk(receivedAt: group.lastReceivedAt, wroteEarlier: wrote)
+            self.scheduleDeferred(eventID: eventID, group: group)
+        }
+    }
+
+    private func sendDeferred(_ streams: ArraySlice<SSEStream>, of group: EventStreams, now: NIODeadline,
+                              resolve: SSEHub.Resolver) {
         let interval = self.pacing.interval
-        for stream in waiting {
+        for stream in streams {
             stream.deferred = false
             guard !stream.ended, let writer = stream.writer else { continue }
             if now - stream.lastSentAt < interval {
                 self.deferStream(stream, in: group, now: now)
                 continue
             }
-            guard stream.writable else {
+            guard stream.canWrite else {
                 stream.pending = true
                 continue
             }
@@ -220,8 +323,6 @@ final class SSELoopRegistry: @unchecked Sendable {
             case nil: continue
             }
         }
-        self.finishWalk(receivedAt: nil)
-        self.scheduleDeferred(eventID: eventID, group: group)
     }
 
     /// Sends `update` to every stream of the event at once (not rate-limited); a final ends them all.
@@ -233,21 +334,21 @@ final class SSELoopRegistry: @unchecked Sendable {
             guard let writer = stream.writer else { continue }
             switch update {
             case .final(let event):
-                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(consume buffer, flush: false)
+                _ = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: false) { buffer in
+                    self.encode(event, for: stream, into: &buffer)
+                }
                 self.ending.append(stream)
             case .latest(let event):
                 // A slow reader gets no backlog: it will see the latest state when it catches up.
-                guard stream.writable else {
+                guard stream.canWrite else {
                     stream.pending = true
                     continue
                 }
-                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(consume buffer, flush: false)
+                let unflushed = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: false) { buffer in
+                    self.encode(event, for: stream, into: &buffer)
+                }
                 stream.lastWriteAt = now
-                self.touched.append(stream)
+                if unflushed { self.touched.append(stream) } else { self.wroteInWalk = true }
             }
         }
         self.finishWalk(receivedAt: nil)
@@ -260,9 +361,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         for stream in group.streams.values where stream.key == key {
             guard let writer = stream.writer else { continue }
             if let event {
-                var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
-                self.encode(event, for: stream, into: &buffer)
-                writer.write(consume buffer, flush: false)
+                _ = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: false) { buffer in
+                    self.encode(event, for: stream, into: &buffer)
+                }
             }
             self.ending.append(stream)
         }
@@ -303,9 +404,9 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Writes a final event (unflushed); the stream ends after the walk's flush.
     private func sendFinal(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter) {
-        var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
-        self.encode(event, for: stream, into: &buffer)
-        writer.write(consume buffer, flush: false)
+        _ = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: false) { buffer in
+            self.encode(event, for: stream, into: &buffer)
+        }
         self.ending.append(stream)
     }
 
@@ -314,13 +415,69 @@ final class SSELoopRegistry: @unchecked Sendable {
     private func sendLatest(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter, now: NIODeadline) {
         let hash = SSEStream.hash(event)
         guard hash != stream.lastHash else { return }
-        var buffer = writer.makeBuffer(capacity: 64 + event.data.utf8.count)
-        self.encode(event, for: stream, into: &buffer)
-        writer.write(consume buffer, flush: true)
+        _ = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: true) { buffer in
+            self.encode(event, for: stream, into: &buffer)
+        }
         stream.lastHash = hash
         stream.lastSentAt = now
         stream.lastWriteAt = now
         self.wroteInWalk = true
+    }
+
+    /// Writes one frame that `encode` appends. Straight to the socket (one `send`, no NIO object
+    /// touched) when the stream has one and nothing of it is queued in NIO; what the socket does
+    /// not take, and every frame of a stream without one, goes through the channel. Returns
+    /// `true` when the frame was written through NIO unflushed (`flush: false`).
+    private func emit(to stream: SSEStream, writer: HTTPBodyStreamWriter, capacity: Int, flush: Bool,
+                      _ encode: (inout ByteBuffer) -> Void) -> Bool {
+        if stream.descriptor >= 0 && stream.queuedWrites == 0 {
+            self.scratch.clear()
+            self.scratch.moveWriterIndex(forwardBy: HTTPStreamHandler.headroom)
+            self.scratch.moveReaderIndex(forwardBy: HTTPStreamHandler.headroom)
+            encode(&self.scratch)
+            if stream.chunked { HTTPStreamHandler.frame(&self.scratch) }
+            let descriptor = stream.descriptor
+            let sent = self.scratch.withUnsafeReadableBytes { HTTPDirectSocket.send(descriptor, $0) }
+            if sent == self.scratch.readableBytes { return false }
+            if sent < 0 {
+                // The connection failed: close it (NIO's close ends the stream).
+                stream.descriptor = -1
+                writer.channel.close(promise: nil)
+                return false
+            }
+            // The socket's buffer is full (a slow reader): NIO keeps the rest and writes it when
+            // the socket drains; until then the stream is not writable (latest value only).
+            self.scratch.moveReaderIndex(forwardBy: sent)
+            var rest = writer.channel.allocator.buffer(capacity: self.scratch.readableBytes)
+            rest.writeImmutableBuffer(self.scratch)
+            self.queue(rest, framed: true, for: stream, writer: writer)
+            return false
+        }
+        var buffer = writer.makeBuffer(capacity: capacity)
+        encode(&buffer)
+        if stream.descriptor >= 0 {
+            self.queue(buffer, framed: false, for: stream, writer: writer)
+            return false
+        }
+        writer.write(buffer, flush: flush)
+        return !flush
+    }
+
+    /// Writes (and flushes) through NIO, counting the write as queued until NIO has written it;
+    /// then a value that waited (`pending`) goes out.
+    private func queue(_ buffer: ByteBuffer, framed: Bool, for stream: SSEStream, writer: HTTPBodyStreamWriter) {
+        stream.queuedWrites += 1
+        let promise = self.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in
+            stream.queuedWrites -= 1
+            guard stream.queuedWrites == 0, stream.pending, !stream.ended else { return }
+            self.writabilityChanged(stream, isWritable: stream.writable)
+        }
+        if framed {
+            writer.writeFramed(buffer, promise: promise)
+        } else {
+            writer.write(buffer, promise: promise)
+        }
     }
 
     private func encode(_ event: SSEEvent, for stream: SSEStream, into buffer: inout ByteBuffer) {
@@ -330,8 +487,10 @@ final class SSELoopRegistry: @unchecked Sendable {
     }
 
     /// Flushes every touched channel once, ends the streams queued for ending, records the lag.
-    private func finishWalk(receivedAt: ContinuousClock.Instant?) {
-        let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty
+    /// Returns whether anything was written since the last call.
+    @discardableResult
+    private func finishWalk(receivedAt: ContinuousClock.Instant?, wroteEarlier: Bool = false) -> Bool {
+        let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty || wroteEarlier
         self.wroteInWalk = false
         for stream in self.touched where !stream.ended {
             stream.writer?.flush()
@@ -346,6 +505,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             let nanoseconds = lag.components.seconds * 1_000_000_000 + lag.components.attoseconds / 1_000_000_000
             self.metrics.lag.recordNanoseconds(max(0, nanoseconds))
         }
+        return wrote
     }
 
     /// Finishes the body (which flushes) and forgets the stream.
@@ -392,10 +552,10 @@ final class SSELoopRegistry: @unchecked Sendable {
         let now = NIODeadline.now()
         for group in self.events.values {
             for stream in group.streams.values where now - stream.lastWriteAt >= age {
-                guard let writer = stream.writer, stream.writable else { continue }
-                var buffer = writer.makeBuffer(capacity: 16)
-                SSEEncoder.writeComment("keepalive", into: &buffer)
-                writer.write(consume buffer, flush: true)
+                guard let writer = stream.writer, stream.canWrite else { continue }
+                _ = self.emit(to: stream, writer: writer, capacity: 16, flush: true) { buffer in
+                    SSEEncoder.writeComment("keepalive", into: &buffer)
+                }
                 stream.lastWriteAt = now
             }
         }

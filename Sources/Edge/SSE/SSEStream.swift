@@ -31,6 +31,18 @@ final class SSEStream: @unchecked Sendable {
     var deferred = false
     /// Ended (finished or closed): no more writes.
     var ended = false
+    /// The socket for direct writes (``HTTPDirectSocket``), -1 when the stream writes through
+    /// NIO; reset the moment the channel closes.
+    var descriptor: Int32 = -1
+    /// Direct writes are framed as HTTP/1.1 chunks.
+    var chunked = true
+    /// Writes handed to NIO (the first frame, the rest of a short direct write) that NIO has not
+    /// written yet: while any is queued, direct writes would overtake it, so the stream counts as
+    /// not writable (a newer value waits as `pending`, latest only).
+    var queuedWrites = 0
+
+    /// A frame can go out now.
+    var canWrite: Bool { self.writable && self.queuedWrites == 0 }
 
     init(eventID: String, key: Int, lastEventID: UInt64?, initial: SSEStreamUpdate?) {
         self.eventID = eventID
