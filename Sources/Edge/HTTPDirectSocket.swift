@@ -24,6 +24,11 @@ import Darwin
 /// channel). The descriptor is used only when
 /// the socket it names has the channel's own local and remote addresses; otherwise the stream
 /// simply writes through NIO.
+///
+/// Bytes written this way bypass every handler, so it is for plain-TCP connections only: the
+/// edge terminates no TLS (TLS ends at the proxy in front, deploy/haproxy). An edge that adds a
+/// byte-transforming handler (TLS, compression) must keep it out of taken-over connections or
+/// run with `WAITROOM_SSE_DIRECT_WRITES=0`.
 enum HTTPDirectSocket {
     /// The descriptor of `channel`'s socket, if it can be found and checked; call on the loop.
     static func descriptor(of channel: any Channel) -> Int32? {
