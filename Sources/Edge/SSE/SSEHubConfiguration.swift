@@ -25,7 +25,12 @@ public struct SSEHubConfiguration: Sendable {
     /// When no tick comes after an early one, the stream is sent this long after it was due.
     public var lateTickGrace: TimeAmount
     /// How many streams one task of a walk visits before it lets the loop run other work (and
-    /// continues in the next task).
+    /// continues in the next task). Default: the whole walk in one task. Slices keep the loop
+    /// responsive, but they also hide overload from the lag probe (timers run between slices
+    /// while the loop is saturated): a 50,000-user on-sale with slices of 256 never shed position
+    /// frames, checkout starved and orders timed out, and the same run without slices passed
+    /// every check. Slice (`WAITROOM_SSE_WALK_SLICE`) only together with pacing that measures the
+    /// loop's busy time, which is not built yet.
     public var walkSlice: Int
     /// Frames go straight to the socket (``HTTPDirectSocket``) when they can; `false` writes
     /// every frame through NIO (`WAITROOM_SSE_DIRECT_WRITES=0`).
@@ -33,7 +38,7 @@ public struct SSEHubConfiguration: Sendable {
 
     /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
     /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks), walks
-    /// in slices of 256 streams;
+    /// not sliced;
     /// under overload (timers 100 ms late) the interval stretches up to 5 s, probed every 250 ms.
     public init(
         retryMilliseconds: Int = 3000,
@@ -45,7 +50,7 @@ public struct SSEHubConfiguration: Sendable {
         keepaliveInterval: TimeAmount = .seconds(15),
         earlyTickWindow: TimeAmount = .milliseconds(50),
         lateTickGrace: TimeAmount = .milliseconds(250),
-        walkSlice: Int = 256,
+        walkSlice: Int = .max,
         directWrites: Bool = true
     ) {
         self.directWrites = directWrites

@@ -193,7 +193,8 @@ final class SSELoopRegistry: @unchecked Sendable {
                           stillWanted: @escaping () -> Bool,
                           _ body: @escaping (ArraySlice<SSEStream>, NIODeadline) -> Void,
                           done: @escaping (_ wroteEarlier: Bool) -> Void) {
-        let end = min(streams.count, start + max(1, self.configuration.walkSlice))
+        let slice = max(1, self.configuration.walkSlice)
+        let end = streams.count - start <= slice ? streams.count : start + slice   // no overflow at .max
         body(streams[start..<end], startedAt)
         guard end < streams.count else {
             done(wroteEarlier)
