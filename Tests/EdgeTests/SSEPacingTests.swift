@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import Synchronization
 import Testing
 
 @Suite("SSE pacing under overload")
@@ -64,6 +65,50 @@ struct SSEPacingTests {
         #expect(pacing.interval == .seconds(1))
         // An eighth of the excess per probe, snapping within 5 %: about 30 probes (8 s at 250 ms).
         #expect(probes > 10 && probes < 40, "\(probes) probes")
+    }
+
+    /// Busy: the share of the last four probes' wall time spent walking.
+    @Test func walksTakingMostOfTheLoopStretchTheInterval() {
+        var pacing = Self.pacing()
+        // The first three probes fill the window: no verdict on less than a second.
+        for _ in 0..<3 {
+            let changed = pacing.observe(lag: .zero, busy: .milliseconds(200), elapsed: .milliseconds(250))
+            #expect(!changed)
+        }
+        #expect(pacing.busyShare == 0)
+        let changed = pacing.observe(lag: .zero, busy: .milliseconds(200), elapsed: .milliseconds(250))
+        #expect(changed)
+        #expect(abs(pacing.busyShare - 0.8) < 1e-9)
+        #expect(pacing.interval == .milliseconds(1250))
+        #expect(pacing.isShedding)
+    }
+
+    @Test func oneLongWalkIsAveragedOverTheSecond() {
+        var pacing = Self.pacing()
+        for _ in 0..<4 { _ = pacing.observe(lag: .zero, busy: .zero, elapsed: .milliseconds(250)) }
+        // 240 ms of 250 walking once: 0.24 of the second, not overload.
+        let changed = pacing.observe(lag: .zero, busy: .milliseconds(240), elapsed: .milliseconds(250))
+        #expect(!changed)
+        #expect(abs(pacing.busyShare - 0.24) < 1e-9)
+        #expect(pacing.interval == .seconds(1))
+    }
+
+    @Test func busyBetweenHalfAndTheThresholdHoldsTheInterval() {
+        var pacing = Self.pacing()
+        for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(225), elapsed: .milliseconds(250)) }
+        let stretched = pacing.interval
+        #expect(stretched > .seconds(2))
+        // 0.45 busy: in the band (0.3 to 0.6), the interval stays.
+        for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(112), elapsed: .milliseconds(250)) }
+        #expect(pacing.interval == stretched)
+        // 0.2 busy: it comes back to the minimum.
+        for _ in 0..<60 { _ = pacing.observe(lag: .zero, busy: .milliseconds(50), elapsed: .milliseconds(250)) }
+        #expect(pacing.interval == .seconds(1))
+        // Busy under half but the loop late: no relaxing while the lag is in its band.
+        for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(225), elapsed: .milliseconds(250)) }
+        let again = pacing.interval
+        for _ in 0..<8 { _ = pacing.observe(lag: .milliseconds(60), busy: .zero, elapsed: .milliseconds(250)) }
+        #expect(pacing.interval == again)
     }
 
     @Test func aMaximumAtTheMinimumTurnsSheddingOff() {
@@ -137,6 +182,72 @@ struct SSEPacingTests {
             }
             #expect(await hub.stats().updateInterval == .seconds(1))
             await connection.close()
+        } catch {
+            await server.shutdown()
+            await hub.close()
+            try await group.shutdownGracefully()
+            throw error
+        }
+        await server.shutdown()
+        await hub.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// Walks in slices keep the loop's timers punctual however long they take; the time they
+    /// take is what shows overload. Resolving a stream here costs 25 ms, walks come every 250 ms
+    /// and reach every stream (urgent keys): slices of one stream leave the lag small, and the
+    /// busy share (about 0.8) stretches the interval; slow walks gone, it comes back.
+    @Test func slicedWalksThatTakeMostOfTheLoopShedByBusyTime() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let registry = PrometheusCollectorRegistry()
+        var configuration = SSEHubConfiguration()
+        configuration.lagProbeInterval = .milliseconds(50)
+        configuration.walkSlice = 1
+        let hub = SSEHub(eventLoopGroup: group, configuration: configuration,
+                         metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let positions = TestPositions()
+        let slow = Mutex(false)
+        let resolver: SSEHub.Resolver = { key in
+            if slow.withLock({ $0 }) { usleep(25_000) }
+            return positions.resolver(key)
+        }
+        var router = Router()
+        router.on(.GET, "/s/{key}", .sync { request, _ in
+            let key = Int(request.pathParameters["key"] ?? "") ?? 0
+            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
+        })
+        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
+                                eventLoopGroup: group, logger: TestServer.logger())
+        try await server.start()
+        do {
+            var connections: [TestConnection] = []
+            for key in 1...8 {
+                positions.set(key, position: 1000 + key)
+                connections.append(try await SSEHubTests.open(server.port!, key: key))
+            }
+            for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
+            slow.withLock { $0 = true }
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .seconds(2) {
+                hub.update(eventID: "e", urgentKeys: 0...100, resolve: resolver)
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            let stats = await hub.stats()
+            #expect(stats.updateInterval > .milliseconds(1200), "interval \(stats.updateInterval)")
+            #expect(stats.busyShare > 0.6, "busy \(stats.busyShare)")
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.contains("waitroom_sse_walk_busy_ratio{loop=\"0\"}"))
+
+            slow.withLock { $0 = false }
+            let deadline = ContinuousClock.now + .seconds(15)
+            while await hub.stats().updateInterval > .seconds(1), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(await hub.stats().updateInterval == .seconds(1))
+            #expect(await hub.stats().busyShare < 0.3)
+            for connection in connections { await connection.close() }
         } catch {
             await server.shutdown()
             await hub.close()

@@ -145,6 +145,7 @@ public final class SSEHub: Sendable {
             total.pendingStreams += stats.pendingStreams
             total.events += stats.events
             total.updateInterval = max(total.updateInterval, stats.updateInterval)
+            total.busyShare = max(total.busyShare, stats.busyShare)
         }
         return total
     }

@@ -14,6 +14,10 @@ public struct SSEHubConfiguration: Sendable {
     /// A loop whose timers run later than this (smoothed) is overloaded: it stretches the
     /// interval between latest values (``SSEPacing``).
     public var overloadLag: TimeAmount
+    /// A loop that spent more than this share of the last second's wall time walking streams is
+    /// overloaded (``SSEPacing``): the machine cannot give position frames what they ask for
+    /// and leave room for the rest (checkout, joins, admission).
+    public var overloadBusy: Double
     /// How often each loop measures how late its timers run.
     public var lagProbeInterval: TimeAmount
     /// The longest time a stream stays silent: a `: keepalive` comment is sent after it.
@@ -25,12 +29,10 @@ public struct SSEHubConfiguration: Sendable {
     /// When no tick comes after an early one, the stream is sent this long after it was due.
     public var lateTickGrace: TimeAmount
     /// How many streams one task of a walk visits before it lets the loop run other work (and
-    /// continues in the next task). Default: the whole walk in one task. Slices keep the loop
-    /// responsive, but they also hide overload from the lag probe (timers run between slices
-    /// while the loop is saturated): a 50,000-user on-sale with slices of 256 never shed position
-    /// frames, checkout starved and orders timed out, and the same run without slices passed
-    /// every check. Slice (`WAITROOM_SSE_WALK_SLICE`) only together with pacing that measures the
-    /// loop's busy time, which is not built yet.
+    /// continues in the next task), so requests on the loop wait for one slice, not a whole
+    /// walk. Slices hide overload from the lag probe (timers run between slices while the loop
+    /// is saturated: a 50,000-user on-sale with slices and lag-only pacing never shed, and
+    /// checkout starved); ``overloadBusy`` is the signal that sees it. `WAITROOM_SSE_WALK_SLICE`.
     public var walkSlice: Int
     /// Frames go straight to the socket (``HTTPDirectSocket``) when they can; `false` writes
     /// every frame through NIO (`WAITROOM_SSE_DIRECT_WRITES=0`).
@@ -38,19 +40,20 @@ public struct SSEHubConfiguration: Sendable {
 
     /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
     /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks), walks
-    /// not sliced;
-    /// under overload (timers 100 ms late) the interval stretches up to 5 s, probed every 250 ms.
+    /// in slices of 256 streams; under overload (timers 100 ms late, or walks taking more than
+    /// 60 % of the loop's time) the interval stretches up to 5 s, probed every 250 ms.
     public init(
         retryMilliseconds: Int = 3000,
         reconnectRetryMilliseconds: Int = 250,
         minimumInterval: TimeAmount = .seconds(1),
         maximumInterval: TimeAmount = .seconds(5),
         overloadLag: TimeAmount = .milliseconds(100),
+        overloadBusy: Double = 0.6,
         lagProbeInterval: TimeAmount = .milliseconds(250),
         keepaliveInterval: TimeAmount = .seconds(15),
         earlyTickWindow: TimeAmount = .milliseconds(50),
         lateTickGrace: TimeAmount = .milliseconds(250),
-        walkSlice: Int = .max,
+        walkSlice: Int = 256,
         directWrites: Bool = true
     ) {
         self.directWrites = directWrites
@@ -62,6 +65,7 @@ public struct SSEHubConfiguration: Sendable {
         self.minimumInterval = minimumInterval
         self.maximumInterval = maximumInterval
         self.overloadLag = overloadLag
+        self.overloadBusy = overloadBusy
         self.lagProbeInterval = lagProbeInterval
         self.keepaliveInterval = keepaliveInterval
     }

@@ -10,14 +10,18 @@ public struct SSEHubStats: Sendable, Equatable {
     /// Events with at least one stream.
     public var events: Int
     /// The longest interval between position values in force on any loop: above the
-    /// configured minimum while a loop sheds load (``SSEHubConfiguration/overloadLag``).
+    /// configured minimum while a loop sheds load (``SSEHubConfiguration/overloadLag``,
+    /// ``SSEHubConfiguration/overloadBusy``).
     public var updateInterval: TimeAmount
+    /// The highest share of the last second any loop spent walking streams.
+    public var busyShare: Double
 
     /// Stats with the given counts.
-    public init(streams: Int = 0, pendingStreams: Int = 0, events: Int = 0, updateInterval: TimeAmount = .zero) {
+    public init(streams: Int = 0, pendingStreams: Int = 0, events: Int = 0, updateInterval: TimeAmount = .zero, busyShare: Double = 0) {
         self.streams = streams
         self.pendingStreams = pendingStreams
         self.events = events
         self.updateInterval = updateInterval
+        self.busyShare = busyShare
     }
 }

@@ -30,6 +30,10 @@ final class SSELoopRegistry: @unchecked Sendable {
         /// When the tick behind the last walk arrived: values sent later, when due, count their
         /// lag (`waitroom_position_update_lag_seconds`) from it.
         var lastReceivedAt: ContinuousClock.Instant?
+        /// Due values the current walk sent, and how many it sends before it spreads the rest
+        /// (see ``SSELoopRegistry/update(eventID:receivedAt:urgentKeys:resolve:)``).
+        var dueSentInWalk = 0
+        var spreadAfter = Int.max
     }
 
     let eventLoop: any EventLoop
@@ -47,7 +51,11 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// The interval between latest values in force on this loop (stretched under overload).
     private(set) var pacing: SSEPacing
     private let intervalGauge: Gauge
+    private let busyGauge: Gauge
     private var lagProbe: Scheduled<Void>?
+    /// Wall time spent walking streams since the last probe, and when that probe ran.
+    private var busyNanoseconds: Int64 = 0
+    private var lastProbeAt: NIODeadline?
     /// The frame of a direct write is built here (no allocation per frame), with room in front
     /// for the chunk header.
     private var scratch = ByteBufferAllocator().buffer(capacity: 512)
@@ -59,6 +67,8 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.pacing = SSEPacing(configuration: configuration)
         self.intervalGauge = metrics.intervalGauge(loop: name)
         self.intervalGauge.record(Double(configuration.minimumInterval.nanoseconds) / 1e9)
+        self.busyGauge = metrics.busyGauge(loop: name)
+        self.busyGauge.record(0)
     }
 
     // MARK: Stream lifecycle
@@ -167,10 +177,28 @@ final class SSELoopRegistry: @unchecked Sendable {
         group.lastUpdateAt = now
         group.lastReceivedAt = receivedAt
         group.recent.removeAll(keepingCapacity: false)
+        // Spreading: when ticks come often (a quarter of the interval or less), a stream is due
+        // at a tick about once an interval, and a walk should find about N × period ÷ interval
+        // streams due. A walk that finds more than twice that (at least 64) is a burst: everyone
+        // due at once, as after a pause or at the opening, and they would stay in step (each
+        // second one walk sending to all, the last of them late by the whole walk). The due
+        // streams after that share get one delay of a fraction of the interval (fixed per
+        // stream), so they fall due spread over the next interval and each tick sends its
+        // share, fresh. Every value still comes at least an interval after the last, at most
+        // two. With ticks an interval apart (one change a second) there is nothing to spread:
+        // every stream changes at the tick.
+        let interval = self.pacing.interval
+        group.dueSentInWalk = 0
+        if group.updatePeriod > .zero, group.updatePeriod.nanoseconds * 4 <= interval.nanoseconds {
+            let share = Double(group.streams.count) * Double(group.updatePeriod.nanoseconds) / Double(interval.nanoseconds)
+            group.spreadAfter = max(64, Int(2 * share))
+        } else {
+            group.spreadAfter = .max
+        }
         group.walkGeneration &+= 1
         let generation = group.walkGeneration
         self.inSlices(Array(group.streams.values), from: 0, startedAt: now, stillWanted: { group.walkGeneration == generation }) { streams, now in
-            self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, resolve: resolve)
+            self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, spreading: true, resolve: resolve)
         } done: { wrote in
             self.finishWalk(receivedAt: receivedAt, wroteEarlier: wrote)
             self.scheduleDeferred(eventID: eventID, group: group)
@@ -179,8 +207,9 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Runs `body` over `streams` a slice (``SSEHubConfiguration/walkSlice``) at a time, each
     /// slice in a task of its own, so a walk over thousands of streams does not hold the loop:
-    /// other connections' I/O and timers run between slices, and the lag probe (``SSEPacing``)
-    /// measures how late the loop really is rather than the length of one walk. What a slice
+    /// other connections' I/O and timers run between slices. Each slice's wall time counts as
+    /// busy for ``SSEPacing`` (on a saturated machine slices are preempted and take longer, while
+    /// the timers between them stay punctual). What a slice
     /// wrote is flushed and its finals ended before the next; `done` follows the last slice.
     /// A walk that `stillWanted` no longer wants (a newer tick started one) stops.
     ///
@@ -195,12 +224,15 @@ final class SSELoopRegistry: @unchecked Sendable {
                           done: @escaping (_ wroteEarlier: Bool) -> Void) {
         let slice = max(1, self.configuration.walkSlice)
         let end = streams.count - start <= slice ? streams.count : start + slice   // no overflow at .max
+        let sliceStart = NIODeadline.now()
         body(streams[start..<end], startedAt)
         guard end < streams.count else {
             done(wroteEarlier)
+            self.busyNanoseconds += (NIODeadline.now() - sliceStart).nanoseconds
             return
         }
         let wrote = self.finishWalk(receivedAt: nil) || wroteEarlier
+        self.busyNanoseconds += (NIODeadline.now() - sliceStart).nanoseconds
         self.eventLoop.execute {
             guard !self.closed, stillWanted() else { return }
             self.inSlices(streams, from: end, startedAt: startedAt, wroteEarlier: wrote, stillWanted: stillWanted, body, done: done)
@@ -217,17 +249,19 @@ final class SSELoopRegistry: @unchecked Sendable {
         guard !group.recent.isEmpty else { return }
         let recent = group.recent
         group.recent.removeAll(keepingCapacity: false)
-        self.walk(recent.lazy.filter { !$0.ended }, of: group, now: NIODeadline.now(), urgentKeys: nil, resolve: resolve)
+        let now = NIODeadline.now()
+        self.walk(recent.lazy.filter { !$0.ended }, of: group, now: now, urgentKeys: nil, resolve: resolve)
         self.finishWalk(receivedAt: nil)
         self.scheduleDeferred(eventID: eventID, group: group)
+        self.busyNanoseconds += (NIODeadline.now() - now).nanoseconds
     }
 
     private func walk(_ streams: some Sequence<SSEStream>, of group: EventStreams, now: NIODeadline,
-                      urgentKeys: ClosedRange<Int>?, resolve: SSEHub.Resolver) {
+                      urgentKeys: ClosedRange<Int>?, spreading: Bool = false, resolve: SSEHub.Resolver) {
         let interval = self.pacing.interval
         for stream in streams {
             let urgent = urgentKeys?.contains(stream.key) ?? false
-            let due = now - stream.lastSentAt >= interval
+            let due = now >= stream.dueAt(interval)
             if !urgent && !due {
                 if stream.writer != nil { self.deferStream(stream, in: group, now: now) }
                 continue
@@ -248,7 +282,10 @@ final class SSELoopRegistry: @unchecked Sendable {
                     stream.pending = true
                     continue
                 }
-                self.sendLatest(event, to: stream, writer: writer, now: now)
+                if self.sendLatest(event, to: stream, writer: writer, now: now), spreading {
+                    group.dueSentInWalk += 1
+                    if group.dueSentInWalk > group.spreadAfter { stream.phaseDelay = stream.spread(of: interval) }
+                }
             }
         }
     }
@@ -261,7 +298,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// back for most of a second: a tick 100 ms early meant a frame 350 ms late, and the lag
     /// carried over to the next ticks.)
     private func deferStream(_ stream: SSEStream, in group: EventStreams, now: NIODeadline) {
-        let dueAt = stream.lastSentAt + self.pacing.interval
+        let dueAt = stream.dueAt(self.pacing.interval)
         let grace = self.configuration.lateTickGrace
         let expectedTick = (group.lastUpdateAt ?? now) + group.updatePeriod
         let waitForTick = dueAt - now > self.configuration.earlyTickWindow && expectedTick <= dueAt + grace
@@ -310,7 +347,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         for stream in streams {
             stream.deferred = false
             guard !stream.ended, let writer = stream.writer else { continue }
-            if now - stream.lastSentAt < interval {
+            if now < stream.dueAt(interval) {
                 self.deferStream(stream, in: group, now: now)
                 continue
             }
@@ -392,7 +429,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Counts for ``SSEHub/stats()``.
     func stats() -> SSEHubStats {
         self.eventLoop.assertInEventLoop()
-        var stats = SSEHubStats(updateInterval: self.pacing.interval)
+        var stats = SSEHubStats(updateInterval: self.pacing.interval, busyShare: self.pacing.busyShare)
         for group in self.events.values where !group.streams.isEmpty {
             stats.events += 1
             stats.streams += group.streams.count
@@ -413,16 +450,19 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Writes and flushes a latest value unless it is the one the stream has already: one write
     /// and one flush per stream, nothing left for the walk's end.
-    private func sendLatest(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter, now: NIODeadline) {
+    @discardableResult
+    private func sendLatest(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter, now: NIODeadline) -> Bool {
         let hash = SSEStream.hash(event)
-        guard hash != stream.lastHash else { return }
+        guard hash != stream.lastHash else { return false }
         _ = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: true) { buffer in
             self.encode(event, for: stream, into: &buffer)
         }
         stream.lastHash = hash
         stream.lastSentAt = now
+        stream.phaseDelay = .zero
         stream.lastWriteAt = now
         self.wroteInWalk = true
+        return true
     }
 
     /// Writes one frame that `encode` appends. Straight to the socket (one `send`, no NIO object
@@ -526,14 +566,25 @@ final class SSELoopRegistry: @unchecked Sendable {
         }
     }
 
-    /// Measures how late this loop runs its timers and paces latest values by it (``SSEPacing``).
+    /// Measures how late this loop runs its timers and how much of its time walks take, and
+    /// paces latest values by both (``SSEPacing``).
     private func scheduleLagProbe() {
         guard !self.closed, self.pacing.maximum > self.pacing.minimum else { return }
         let deadline = NIODeadline.now() + self.configuration.lagProbeInterval
+        if self.lastProbeAt == nil {
+            self.lastProbeAt = NIODeadline.now()
+            self.busyNanoseconds = 0
+        }
         self.lagProbe = self.eventLoop.scheduleTask(deadline: deadline) {
-            if self.pacing.observe(lag: NIODeadline.now() - deadline) {
+            let now = NIODeadline.now()
+            let elapsed = now - (self.lastProbeAt ?? now)
+            let busy = TimeAmount.nanoseconds(self.busyNanoseconds)
+            self.lastProbeAt = now
+            self.busyNanoseconds = 0
+            if self.pacing.observe(lag: now - deadline, busy: busy, elapsed: elapsed) {
                 self.intervalGauge.record(Double(self.pacing.interval.nanoseconds) / 1e9)
             }
+            self.busyGauge.record(self.pacing.busyShare)
             self.scheduleLagProbe()
         }
     }

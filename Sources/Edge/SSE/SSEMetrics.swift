@@ -3,7 +3,7 @@ import Synchronization
 
 /// The hub's metric handles, created once: `waitroom_sse_streams_open`,
 /// `waitroom_sse_events_sent_total{event}`, `waitroom_position_update_lag_seconds` and
-/// `waitroom_sse_update_interval_seconds{loop}`.
+/// `waitroom_sse_update_interval_seconds{loop}` and `waitroom_sse_walk_busy_ratio{loop}`.
 final class SSEMetrics: Sendable {
     private let open = Atomic<Int>(0)
     private let streamsOpen: Gauge
@@ -36,6 +36,12 @@ final class SSEMetrics: Sendable {
     /// force on one loop (above the minimum while it sheds load).
     func intervalGauge(loop: String) -> Gauge {
         Gauge(label: "waitroom_sse_update_interval_seconds", dimensions: [("loop", loop)], factory: factory)
+    }
+
+    /// `waitroom_sse_walk_busy_ratio{loop}`: the share of the last second one loop spent walking
+    /// streams (``SSEPacing``'s busy signal).
+    func busyGauge(loop: String) -> Gauge {
+        Gauge(label: "waitroom_sse_walk_busy_ratio", dimensions: [("loop", loop)], factory: factory)
     }
 
     func streamOpened() {

@@ -18,6 +18,11 @@ final class SSEStream: @unchecked Sendable {
     var nextEventID: UInt64
     /// When the last ``SSEStreamUpdate/latest(_:)`` value was sent.
     var lastSentAt: NIODeadline = .distantPast
+    /// Added to the interval before the next latest value: a stream sent in a burst (a walk that
+    /// found far more streams due than one tick's share) waits a fraction of an interval longer
+    /// once, so the streams of one burst fall due spread over the next interval instead of all
+    /// together again (``SSELoopRegistry``). Zero again after the next value.
+    var phaseDelay: TimeAmount = .zero
     /// When anything (event or comment) was last written.
     var lastWriteAt: NIODeadline = .distantPast
     /// Hash of the last latest-value sent, to send only changes.
@@ -49,6 +54,15 @@ final class SSEStream: @unchecked Sendable {
         self.key = key
         self.initial = initial
         self.nextEventID = (lastEventID ?? 0) &+ 1
+    }
+
+    /// When the next latest value may go out at `interval`.
+    func dueAt(_ interval: TimeAmount) -> NIODeadline { self.lastSentAt + interval + self.phaseDelay }
+
+    /// A fraction of `interval` fixed by the stream's id (uniform over streams, no state).
+    func spread(of interval: TimeAmount) -> TimeAmount {
+        let mixed = (self.id &+ 1) &* 0x9E37_79B9_7F4A_7C15
+        return .nanoseconds(Int64(Double(mixed >> 11) / Double(1 << 53) * Double(interval.nanoseconds)))
     }
 
     /// The hash that decides whether a latest value changed.

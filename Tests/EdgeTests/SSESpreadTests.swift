@@ -1,0 +1,81 @@
+@testable import Edge
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+@Suite("SSE bursts spread over the interval")
+struct SSESpreadTests {
+    /// 300 streams on one loop, a tick every 100 ms that changes every position (the value says
+    /// which tick it is from). The first tick after a quiet second finds every stream due (a
+    /// burst); with ticks known to come often, the streams past one tick's share get a one-off
+    /// delay, so afterwards each tick sends to a part of them: the values in flight come from many
+    /// different ticks, not one. No stream is starved, and none gets two values under a second
+    /// apart by the ticks they carry.
+    @Test func aBurstOfDueStreamsSpreadsOverTheNextInterval() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let hub = SSEHub(eventLoopGroup: group, configuration: SSEHubConfiguration())
+        let positions = TestPositions()
+        var router = Router()
+        router.on(.GET, "/s/{key}", .sync { request, _ in
+            let key = Int(request.pathParameters["key"] ?? "") ?? 0
+            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
+        })
+        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
+                                eventLoopGroup: group, logger: TestServer.logger())
+        try await server.start()
+        let keys = Array(1...300)
+        var connections: [TestConnection] = []
+        do {
+            func setAll(tick: Int) {
+                for key in keys { positions.set(key, position: 100_000 - tick) }
+            }
+            setAll(tick: 0)
+            for key in keys { connections.append(try await SSEHubTests.open(server.port!, key: key)) }
+            for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
+            try await Task.sleep(for: .milliseconds(1100))
+            // 5 s of ticks every 100 ms.
+            let start = ContinuousClock.now
+            var tick = 0
+            while ContinuousClock.now - start < .seconds(5) {
+                tick += 1
+                setAll(tick: tick)
+                hub.update(eventID: "e", resolve: positions.resolver)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+
+            // Once the ticks stop, streams still get the last tick's value when due: gaps are
+            // judged on the values of earlier ticks only, and the spread on a one-second window
+            // of ticks before the end.
+            let window = (tick - 19)...(tick - 10)
+            var byTick: [Int: Int] = [:]   // tick → streams that got its value
+            var starved = 0
+            var tooClose = 0
+            for connection in connections {
+                let ticks = SSEHubTests.received(connection).events.compactMap { frame -> Int? in
+                    guard let data = frame.data, let range = data.range(of: #"(?<="position":)\d+"#, options: .regularExpression) else { return nil }
+                    return 100_000 - Int(data[range])!
+                }.filter { $0 < tick }
+                if ticks.count < 4 { starved += 1 }       // initial + at least 3 in 5 s (gaps ≤ 2 s)
+                for (earlier, later) in zip(ticks.dropFirst(), ticks.dropFirst(2)) where later - earlier < 7 { tooClose += 1 }
+                for carried in ticks where window.contains(carried) { byTick[carried, default: 0] += 1 }
+            }
+            let spread = byTick.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            #expect(starved == 0)
+            #expect(tooClose == 0, "\(tick) ticks")
+            // In step, the window's values would come from one or two ticks; spread, from many.
+            #expect(byTick.count >= 6, "values by tick: \(spread)")
+            #expect((byTick.values.max() ?? 0) <= 150, "values by tick: \(spread)")
+            for connection in connections { await connection.close() }
+        } catch {
+            await server.shutdown()
+            await hub.close()
+            try await group.shutdownGracefully()
+            throw error
+        }
+        await server.shutdown()
+        await hub.close()
+        try await group.shutdownGracefully()
+    }
+}
