@@ -80,6 +80,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ]),
 
         // Assembly of a server process: configuration, supervisor, ServiceGroup wiring.

@@ -14,10 +14,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         /// Streams a tick reached less than `minimumInterval` after their last value: they are
         /// resolved again as soon as they are due (one timer per event and loop), so a tick that
         /// arrives a little early is late by milliseconds, not by a whole tick.
-        var deferred: [SSEStream] = []
-        var deferredDue: NIODeadline = .distantFuture
+        var deferred = SSEDueSlots()
         var deferTimer: Scheduled<Void>?
-        var deferTimerDeadline: NIODeadline = .distantFuture
+        var deferTimerSlot: UInt64 = .max
         /// When the last update (tick) of the event reached this loop, and the smoothed time
         /// between updates: when the next tick is expected, for ``deferStream(_:in:now:)``.
         var lastUpdateAt: NIODeadline?
@@ -214,8 +213,8 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// A walk that `stillWanted` no longer wants (a newer tick started one) stops.
     ///
     /// Every slice gets the walk's start as its time: the streams of one walk count as sent
-    /// together, so they fall due together and one deferred pass (one timer) handles them, not
-    /// a pass per slice that would also look at every stream of the later slices. Between two
+    /// together, so they fall due together and share a slot of ``SSEDueSlots`` (one timer), not
+    /// a slot per slice. Between two
     /// frames of a stream there is a second from walk start to walk start; its own frames can
     /// be closer by how much earlier in the second walk its slice ran (milliseconds).
     private func inSlices(_ streams: [SSEStream], from start: Int, startedAt: NIODeadline, wroteEarlier: Bool = false,
@@ -290,8 +289,8 @@ final class SSELoopRegistry: @unchecked Sendable {
         }
     }
 
-    /// Puts a stream that is not due yet in its event's deferred list. It goes out exactly when
-    /// due, unless the event's ticks come often enough that the next one is expected before
+    /// Files a stream that is not due yet in its event's ``SSEDueSlots``. It goes out when due
+    /// (within a slot, 4 ms), unless the event's ticks come often enough that the next one is expected before
     /// due + grace (and this one is more than the early-tick window early): then that tick sends
     /// the fresher value, or the timer does at due + grace if no tick comes. (Waiting for the
     /// next tick when ticks are a second apart, as with one admission a second, held a value
@@ -303,36 +302,30 @@ final class SSELoopRegistry: @unchecked Sendable {
         let expectedTick = (group.lastUpdateAt ?? now) + group.updatePeriod
         let waitForTick = dueAt - now > self.configuration.earlyTickWindow && expectedTick <= dueAt + grace
         let sendAt = waitForTick ? dueAt + grace : dueAt
-        group.deferredDue = min(group.deferredDue, sendAt)
-        guard !stream.deferred else { return }
-        stream.deferred = true
-        group.deferred.append(stream)
+        group.deferred.file(stream, by: sendAt)
     }
 
+    /// Sets the event's timer for its earliest slot of deferred streams (unless it is set for it).
     private func scheduleDeferred(eventID: String, group: EventStreams) {
-        guard !group.deferred.isEmpty else { return }
+        guard let slot = group.deferred.earliest else { return }
         if group.deferTimer != nil {
-            guard group.deferredDue < group.deferTimerDeadline else { return }
+            guard slot < group.deferTimerSlot else { return }
             group.deferTimer?.cancel()
         }
-        group.deferTimerDeadline = group.deferredDue
-        group.deferTimer = self.eventLoop.scheduleTask(deadline: group.deferredDue) {
+        group.deferTimerSlot = slot
+        group.deferTimer = self.eventLoop.scheduleTask(deadline: SSEDueSlots.end(of: slot)) {
             self.sendDeferred(eventID: eventID)
         }
     }
 
-    /// Resolves the deferred streams of an event that are now due and writes what changed.
+    /// Resolves the deferred streams of an event whose slots have ended and writes what changed.
     private func sendDeferred(eventID: String) {
         guard let group = self.events[eventID] else { return }
         group.deferTimer = nil
-        group.deferTimerDeadline = .distantFuture
-        let waiting = group.deferred
-        group.deferred.removeAll(keepingCapacity: true)
-        group.deferredDue = .distantFuture
-        guard let resolve = group.resolver, !self.closed else {
-            for stream in waiting { stream.deferred = false }
-            return
-        }
+        group.deferTimerSlot = .max
+        var waiting: [SSEStream] = []
+        group.deferred.takeDue(now: NIODeadline.now(), into: &waiting)
+        guard let resolve = group.resolver, !self.closed else { return }
         self.inSlices(waiting, from: 0, startedAt: NIODeadline.now(), stillWanted: { true }) { streams, now in
             self.sendDeferred(streams, of: group, now: now, resolve: resolve)
         } done: { wrote in
@@ -345,7 +338,6 @@ final class SSELoopRegistry: @unchecked Sendable {
                               resolve: SSEHub.Resolver) {
         let interval = self.pacing.interval
         for stream in streams {
-            stream.deferred = false
             guard !stream.ended, let writer = stream.writer else { continue }
             if now < stream.dueAt(interval) {
                 self.deferStream(stream, in: group, now: now)
@@ -419,7 +411,8 @@ final class SSELoopRegistry: @unchecked Sendable {
         for group in self.events.values {
             group.deferTimer?.cancel()
             group.deferTimer = nil
-            group.deferTimerDeadline = .distantFuture
+            group.deferTimerSlot = .max
+            group.deferred.removeAll()
             for stream in group.streams.values { self.ending.append(stream) }
         }
         for stream in self.ending { self.drain(stream) }

@@ -32,8 +32,8 @@ final class SSEStream: @unchecked Sendable {
     var writable = true
     /// A newer value could not be sent because the channel was not writable.
     var pending = false
-    /// Waiting in its event's deferred list for its minimum interval to pass.
-    var deferred = false
+    /// The slot of its event's ``SSEDueSlots`` it waits in for its interval to pass, if any.
+    var deferredSlot: UInt64?
     /// Ended (finished or closed): no more writes.
     var ended = false
     /// The socket for direct writes (``HTTPDirectSocket``), -1 when the stream writes through
