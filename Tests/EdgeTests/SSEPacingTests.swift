@@ -93,18 +93,31 @@ struct SSEPacingTests {
         #expect(pacing.interval == .seconds(1))
     }
 
-    @Test func busyBetweenHalfAndTheThresholdHoldsTheInterval() {
+    @Test func theIntervalSettlesWhereTheLoadFits() {
         var pacing = Self.pacing()
         for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(225), elapsed: .milliseconds(250)) }
         let stretched = pacing.interval
-        #expect(stretched > .seconds(2))
-        // 0.45 busy: in the band (0.3 to 0.6), the interval stays.
-        for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(112), elapsed: .milliseconds(250)) }
+        #expect(stretched == .seconds(5))
+        // Busy 0.5 at 5 s: a step back (to 4.5 s) would predict 0.56, over 85 % of 0.6: it holds.
+        for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(125), elapsed: .milliseconds(250)) }
         #expect(pacing.interval == stretched)
-        // 0.2 busy: it comes back to the minimum.
-        for _ in 0..<60 { _ = pacing.observe(lag: .zero, busy: .milliseconds(50), elapsed: .milliseconds(250)) }
+        // A load that shrinks in proportion to the interval (walks cost per value sent): it comes
+        // back as far as the load fits, 0.4 busy at 1 s, and stays there.
+        for _ in 0..<80 {
+            let seconds = Double(pacing.interval.nanoseconds) / 1e9
+            _ = pacing.observe(lag: .zero, busy: .nanoseconds(Int64(0.4 / seconds * 250_000_000)), elapsed: .milliseconds(250))
+        }
         #expect(pacing.interval == .seconds(1))
-        // Busy under half but the loop late: no relaxing while the lag is in its band.
+        // The same with a load of 0.8 at 1 s: it settles between 0.8 / 0.6 and 0.8 / 0.51 s,
+        // without swinging back under it.
+        var seen: [TimeAmount] = []
+        for probe in 0..<120 {
+            let seconds = Double(pacing.interval.nanoseconds) / 1e9
+            _ = pacing.observe(lag: .zero, busy: .nanoseconds(Int64(0.8 / seconds * 250_000_000)), elapsed: .milliseconds(250))
+            if probe >= 60 { seen.append(pacing.interval) }
+        }
+        #expect(seen.allSatisfy { $0 >= .milliseconds(1333) && $0 <= .milliseconds(1700) }, "\(seen)")
+        // Late timers hold it too, whatever the busy share.
         for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(225), elapsed: .milliseconds(250)) }
         let again = pacing.interval
         for _ in 0..<8 { _ = pacing.observe(lag: .milliseconds(60), busy: .zero, elapsed: .milliseconds(250)) }

@@ -171,7 +171,13 @@ final class SSELoopRegistry: @unchecked Sendable {
         let now = NIODeadline.now()
         if let last = group.lastUpdateAt {
             let gap = now - last
-            group.updatePeriod = group.updatePeriod == .zero ? gap : .nanoseconds((group.updatePeriod.nanoseconds * 3 + gap.nanoseconds) / 4)
+            if gap.nanoseconds > 2 * self.configuration.minimumInterval.nanoseconds {
+                // A pause (nothing moved for a while) says nothing of how often ticks come now:
+                // the next gap is the first measure again.
+                group.updatePeriod = .zero
+            } else {
+                group.updatePeriod = group.updatePeriod == .zero ? gap : .nanoseconds((group.updatePeriod.nanoseconds * 3 + gap.nanoseconds) / 4)
+            }
         }
         group.lastUpdateAt = now
         group.lastReceivedAt = receivedAt

@@ -19,11 +19,11 @@ import NIOCore
 /// - **lag**: how late the probe's timer ran (smoothed, half the weight on the newest probe).
 ///   Over ``SSEHubConfiguration/overloadLag`` is overload (work other than walks holding the loop).
 ///
-/// Under overload the interval stretches by a quarter (up to ``SSEHubConfiguration/maximumInterval``);
-/// with the lag under a quarter of its threshold and busy under half of its own, it shrinks by an
-/// eighth of the way back to the minimum (snapping to it within 5 %). The band between keeps the
-/// interval where it is: a stretched interval makes the walks cheaper, and without the band it
-/// would swing back and forth.
+/// Under overload the interval stretches by a quarter (up to ``SSEHubConfiguration/maximumInterval``).
+/// With the lag under a quarter of its threshold, it shrinks by an eighth of the way back to the
+/// minimum (snapping to it within 5 %), if the busy share predicted at the shorter interval (walks
+/// cost in proportion to how often they send) stays under 85 % of its threshold: the interval
+/// settles where the load fits instead of swinging between stretched and overloaded.
 struct SSEPacing: Sendable {
     let minimum: TimeAmount
     let maximum: TimeAmount
@@ -37,6 +37,8 @@ struct SSEPacing: Sendable {
     private var busyRing: [(busy: Int64, elapsed: Int64)] = []
     private var ringNext = 0
     static let window = 4
+    /// The busy share a shorter interval may be predicted to reach, as a part of the threshold.
+    static let relaxMargin = 0.85
 
     init(configuration: SSEHubConfiguration) {
         self.minimum = configuration.minimumInterval
@@ -73,11 +75,16 @@ struct SSEPacing: Sendable {
         let before = interval
         if smoothedLag > overloadLag.nanoseconds || share > overloadBusy {
             interval = .nanoseconds(min(maximum.nanoseconds, interval.nanoseconds + max(interval.nanoseconds / 4, 1)))
-        } else if smoothedLag < overloadLag.nanoseconds / 4, share < overloadBusy / 2, interval > minimum {
+        } else if smoothedLag < overloadLag.nanoseconds / 4, interval > minimum {
             let excess = interval.nanoseconds - minimum.nanoseconds
             let left = excess - (excess + 7) / 8
             // Within 5 % of the minimum (or 1 ms) is the minimum: no endless tail of tiny steps.
-            interval = left < max(minimum.nanoseconds / 20, 1_000_000) ? minimum : .nanoseconds(minimum.nanoseconds + left)
+            let next: TimeAmount = left < max(minimum.nanoseconds / 20, 1_000_000) ? minimum : .nanoseconds(minimum.nanoseconds + left)
+            // Walks cost in proportion to how often they send: at the shorter interval the busy
+            // share would be share × interval ÷ next. Relax only if that stays clear of the
+            // threshold, so the interval settles where the load fits instead of swinging.
+            let predicted = share * Double(interval.nanoseconds) / Double(next.nanoseconds)
+            if predicted < overloadBusy * Self.relaxMargin { interval = next }
         }
         return interval != before
     }
