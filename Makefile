@@ -33,7 +33,7 @@ release:
 	$(SWIFT) build -c release --product waitroomd
 
 ## make bench: every benchmark in LoadTests/ (prints tables; results in LoadTests/results/)
-bench: bench-healthz bench-joins bench-sse bench-hold bench-reserve bench-orders
+bench: bench-healthz bench-joins bench-sse bench-hold bench-latency bench-reserve bench-orders
 
 bench-healthz: services release
 	LoadTests/bench-healthz.sh
@@ -59,6 +59,11 @@ bench-orders: services release
 ## 100,000 waiters holding SSE streams while admission runs at 1,000/s: STREAMS (100000) for WINDOW seconds (30)
 bench-hold: services release load-build
 	LoadTests/bench-hold.sh $${STREAMS:-100000} $${WINDOW:-30}
+
+## Update latency: 20,000 streams while admission runs at 200/s (a tick every 100 ms moves every
+## position): p99 from the tick to the frame at the client, overall and after the opening bursts
+bench-latency: services release load-build
+	ADMISSION_RATE=$${ADMISSION_RATE:-200} LoadTests/bench-hold.sh $${STREAMS:-20000} $${WINDOW:-30}
 
 ## The on-sale load test: USERS (50000) hold streams, buy TICKETS (5000) until sold out; checks,
 ## table, LoadTests/results/onsale-USERS-TICKETS.{json,html}

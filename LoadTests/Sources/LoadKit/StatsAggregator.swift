@@ -9,6 +9,8 @@ public struct StatsAggregator: Sendable {
     private var previous: (elapsed: Double, events: UInt64, requests: UInt64)?
     /// The merged latency of all final reports.
     public private(set) var latency: Histogram<UInt64> = LatencyDigest.makeHistogram()
+    /// The merged steady latency (``WorkerReport/steadyLatency``) of all final reports.
+    public private(set) var steadyLatency: Histogram<UInt64> = LatencyDigest.makeHistogram()
 
     /// Creates an empty aggregator.
     public init() {}
@@ -17,6 +19,7 @@ public struct StatsAggregator: Sendable {
     public mutating func ingest(_ report: WorkerReport) {
         if report.final, self.latest[report.worker]?.final != true, let digest = report.latency {
             digest.add(to: &self.latency)
+            report.steadyLatency?.add(to: &self.steadyLatency)
         }
         if self.latest[report.worker]?.final == true { return }
         self.latest[report.worker] = report

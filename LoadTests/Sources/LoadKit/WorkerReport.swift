@@ -29,6 +29,8 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var statuses: [String: UInt64]
     /// Latency samples (µs) so far; only filled on the final report.
     public var latency: LatencyDigest?
+    /// The SSE latency samples of each stream's third and later updates; final report only.
+    public var steadyLatency: LatencyDigest?
     /// The users' progress of an `onsale` worker (other workers send none).
     public var onsale: OnsaleStats?
 
@@ -47,6 +49,7 @@ public struct WorkerReport: Codable, Sendable, Equatable {
         self.requests = 0
         self.statuses = [:]
         self.latency = nil
+        self.steadyLatency = nil
         self.onsale = nil
     }
 }

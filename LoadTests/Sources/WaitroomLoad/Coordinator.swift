@@ -28,6 +28,11 @@ struct Coordinator {
         var p50Micros: UInt64?
         var p99Micros: UInt64?
         var maxMicros: UInt64?
+        /// The same over each stream's third and later updates (after the opening bursts).
+        var steadyP50Micros: UInt64?
+        var steadyP99Micros: UInt64?
+        var steadyMaxMicros: UInt64?
+        var steadySamples: Int64?
     }
 
     var workers: Int
@@ -95,11 +100,17 @@ struct Coordinator {
             steady = Double(last.events - rampDone.events) / (end - rampDone.elapsed)
         }
         let hasLatency = latency.totalCount > 0
+        let steadyLatency = state.steadyLatency()
+        let hasSteady = steadyLatency.totalCount > 0
         self.writeStatus(Status(
             snapshot: last, peakOpen: peakOpen, done: true,
             p50Micros: hasLatency ? latency.valueAtPercentile(50) : nil,
             p99Micros: hasLatency ? latency.valueAtPercentile(99) : nil,
-            maxMicros: hasLatency ? latency.max : nil))
+            maxMicros: hasLatency ? latency.max : nil,
+            steadyP50Micros: hasSteady ? steadyLatency.valueAtPercentile(50) : nil,
+            steadyP99Micros: hasSteady ? steadyLatency.valueAtPercentile(99) : nil,
+            steadyMaxMicros: hasSteady ? steadyLatency.max : nil,
+            steadySamples: hasSteady ? Int64(steadyLatency.totalCount) : nil))
         try? await group.shutdownGracefully()
         return Outcome(last: last, peakOpen: peakOpen, latency: latency, steadyEventsPerSecond: steady, elapsed: end,
                        onsale: state.onsale())

@@ -41,4 +41,6 @@ final class CoordinatorState: @unchecked Sendable {
 
     /// The merged latency histogram of the final reports.
     func latency() -> Histogram<UInt64> { self.withLock { $0.aggregator.latency } }
+    /// The merged steady latency (each stream's third and later updates) of the final reports.
+    func steadyLatency() -> Histogram<UInt64> { self.withLock { $0.aggregator.steadyLatency } }
 }

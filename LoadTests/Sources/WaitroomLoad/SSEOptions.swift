@@ -36,6 +36,9 @@ struct SSEOptions: ParsableArguments {
     @Option(help: "Hard limit on a worker's whole run in seconds (join + ramp + hold).")
     var maxDuration: Double = 900
 
+    @Option(help: "Steady latency (each stream's third and later position updates) stops counting once this file exists (checked every 20 ms): a script creates it when it stops publishing, so the last change reaching streams over the next interval is not counted as tick latency.")
+    var steadyStopFile: String?
+
     func validate() throws {
         let template = try URLTemplate(self.url)
         if let joinURL = self.joinURL { _ = try URLTemplate(joinURL) }
@@ -56,6 +59,7 @@ struct SSEOptions: ParsableArguments {
             "--rate", String(self.rate), "--hold", String(self.hold), "--max-duration", String(self.maxDuration),
         ]
         if let joinURL = self.joinURL { args += ["--join-url", joinURL] }
+        if let steadyStopFile = self.steadyStopFile { args += ["--steady-stop-file", steadyStopFile] }
         return args
     }
 }

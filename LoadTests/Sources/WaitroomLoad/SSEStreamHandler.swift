@@ -7,6 +7,9 @@ import NIOHTTP1
 /// A frame whose data carries `"ts"` (the publisher's wall clock in µs) gives a latency sample
 /// of now − ts, except the first frame of each stream: a server may send the current value at
 /// once on connect (Waitroom does), which is not an update and says nothing of update latency.
+/// From a stream's third update on, `position` samples also count as steady: the first two
+/// updates of a stream that connected before the publishing started come in the bursts when
+/// every value changes at once (and an `admitted` event is another measure).
 /// Runs on the worker's event loop; `WorkerCounters` is confined to it.
 final class SSEStreamHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
@@ -19,6 +22,7 @@ final class SSEStreamHandler: ChannelInboundHandler {
     private var parser = SSEFrameParser()
     private var isOpen = false
     private var framesSeen = 0
+    private var positionsSeen = 0
 
     init(path: String, hostHeader: String, counters: WorkerCounters, worker: Int) {
         self.path = path
@@ -53,16 +57,20 @@ final class SSEStreamHandler: ChannelInboundHandler {
             let counters = self.counters
             var now: UInt64 = 0
             var framesSeen = self.framesSeen
+            var positionsSeen = self.positionsSeen
             self.parser.feed(buffer.readableBytesView) { event in
                 counters.events += 1
                 counters.eventsByType[event.type, default: 0] += 1
                 framesSeen += 1
+                if event.type == "position" { positionsSeen += 1 }
                 if framesSeen > 1, let ts = JSONScan.unsignedInteger("ts", in: event.data) {
                     if now == 0 { now = WallClock.unixMicroseconds() }
-                    counters.recordLatency(now > ts ? now - ts : 0)
+                    // Steady: the third update on (the first position is the value on connect).
+                    counters.recordLatency(now > ts ? now - ts : 0, steady: event.type == "position" && positionsSeen > 3)
                 }
             }
             self.framesSeen = framesSeen
+            self.positionsSeen = positionsSeen
         case .end:
             // The server ended the stream (e.g. after `admitted` or `sold_out`).
             context.close(promise: nil)

@@ -32,6 +32,13 @@ final class SSEWorker {
         self.tasks.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             bound.value.sendReport(final: false)
         })
+        if let stopFile = self.plan.steadyStopFile {
+            self.tasks.append(self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(20)) { task in
+                guard access(stopFile, F_OK) == 0 else { return }
+                bound.value.counters.steadyOpen = false
+                task.cancel()
+            })
+        }
         self.loop.scheduleTask(in: .milliseconds(Int64(self.plan.maxDuration * 1000))) {
             bound.value.finish()
         }

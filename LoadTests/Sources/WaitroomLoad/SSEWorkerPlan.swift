@@ -16,6 +16,7 @@ struct SSEWorkerPlan: Sendable {
     var ratePerSecond: Double
     var hold: Double
     var maxDuration: Double
+    var steadyStopFile: String?
 
     init(options: SSEOptions, identity: WorkerIdentity) throws {
         self.worker = identity.workerIndex
@@ -32,6 +33,7 @@ struct SSEWorkerPlan: Sendable {
         self.ratePerSecond = options.rate / Double(max(identity.workers, 1))
         self.hold = options.hold
         self.maxDuration = options.maxDuration
+        self.steadyStopFile = options.steadyStopFile
     }
 
     /// The global index of this worker's connection `i` (connections interleave across workers).

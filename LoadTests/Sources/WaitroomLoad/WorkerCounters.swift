@@ -15,6 +15,10 @@ final class WorkerCounters {
     var requests: UInt64 = 0
     var statuses: [String: UInt64] = [:]
     var latency = LatencyDigest.makeHistogram()
+    /// The samples of each stream's third and later updates (see ``SSEStreamHandler``).
+    var steadyLatency = LatencyDigest.makeHistogram()
+    /// Steady samples are taken (until the run's steady stop file appears).
+    var steadyOpen = true
     private var errorsPrinted = 0
 
     /// Counts an error and prints the first few to stderr (the coordinator passes stderr through).
@@ -32,8 +36,9 @@ final class WorkerCounters {
     }
 
     /// Records one latency sample in microseconds.
-    func recordLatency(_ microseconds: UInt64) {
+    func recordLatency(_ microseconds: UInt64, steady: Bool = false) {
         self.latency.record(max(microseconds, 1))
+        if steady && self.steadyOpen { self.steadyLatency.record(max(microseconds, 1)) }
     }
 
     /// A report of the counters as they are now.
@@ -50,6 +55,7 @@ final class WorkerCounters {
         r.requests = self.requests
         r.statuses = self.statuses
         r.latency = final ? LatencyDigest(self.latency) : nil
+        r.steadyLatency = final && self.steadyLatency.totalCount > 0 ? LatencyDigest(self.steadyLatency) : nil
         return r
     }
 }
