@@ -67,11 +67,11 @@ struct SSEPacingTests {
         #expect(probes > 10 && probes < 40, "\(probes) probes")
     }
 
-    /// Busy: the share of the last four probes' wall time spent walking.
+    /// Busy: the share of the last eight probes' wall time spent walking.
     @Test func walksTakingMostOfTheLoopStretchTheInterval() {
         var pacing = Self.pacing()
-        // The first three probes fill the window: no verdict on less than a second.
-        for _ in 0..<3 {
+        // The first seven probes fill the window: no verdict on less than two seconds.
+        for _ in 0..<(SSEPacing.window - 1) {
             let changed = pacing.observe(lag: .zero, busy: .milliseconds(200), elapsed: .milliseconds(250))
             #expect(!changed)
         }
@@ -85,17 +85,17 @@ struct SSEPacingTests {
 
     @Test func oneLongWalkIsAveragedOverTheSecond() {
         var pacing = Self.pacing()
-        for _ in 0..<4 { _ = pacing.observe(lag: .zero, busy: .zero, elapsed: .milliseconds(250)) }
-        // 240 ms of 250 walking once: 0.24 of the second, not overload.
-        let changed = pacing.observe(lag: .zero, busy: .milliseconds(240), elapsed: .milliseconds(250))
+        for _ in 0..<SSEPacing.window { _ = pacing.observe(lag: .zero, busy: .zero, elapsed: .milliseconds(250)) }
+        // One walk of 600 ms without a break (a probe 850 ms after the last): 600 of 2,600 ms.
+        let changed = pacing.observe(lag: .zero, busy: .milliseconds(600), elapsed: .milliseconds(850))
         #expect(!changed)
-        #expect(abs(pacing.busyShare - 0.24) < 1e-9)
+        #expect(abs(pacing.busyShare - 600.0 / 2600.0) < 1e-9)
         #expect(pacing.interval == .seconds(1))
     }
 
     @Test func theIntervalSettlesWhereTheLoadFits() {
         var pacing = Self.pacing()
-        for _ in 0..<12 { _ = pacing.observe(lag: .zero, busy: .milliseconds(225), elapsed: .milliseconds(250)) }
+        for _ in 0..<20 { _ = pacing.observe(lag: .zero, busy: .milliseconds(225), elapsed: .milliseconds(250)) }
         let stretched = pacing.interval
         #expect(stretched == .seconds(5))
         // Busy 0.5 at 5 s: a step back (to 4.5 s) would predict 0.56, over 85 % of 0.6: it holds.

@@ -14,7 +14,7 @@ public struct SSEHubConfiguration: Sendable {
     /// A loop whose timers run later than this (smoothed) is overloaded: it stretches the
     /// interval between latest values (``SSEPacing``).
     public var overloadLag: TimeAmount
-    /// A loop that spent more than this share of the last second's wall time walking streams is
+    /// A loop that spent more than this share of the last two seconds' wall time walking streams is
     /// overloaded (``SSEPacing``): the machine cannot give position frames what they ask for
     /// and leave room for the rest (checkout, joins, admission).
     public var overloadBusy: Double

@@ -13,7 +13,7 @@ public struct SSEHubStats: Sendable, Equatable {
     /// configured minimum while a loop sheds load (``SSEHubConfiguration/overloadLag``,
     /// ``SSEHubConfiguration/overloadBusy``).
     public var updateInterval: TimeAmount
-    /// The highest share of the last second any loop spent walking streams.
+    /// The highest share of the last two seconds any loop spent walking streams.
     public var busyShare: Double
 
     /// Stats with the given counts.

@@ -184,7 +184,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         group.recent.removeAll(keepingCapacity: false)
         // Spreading: when ticks come often (a quarter of the interval or less), a stream is due
         // at a tick about once an interval, and a walk should find about N × period ÷ interval
-        // streams due. A walk that finds more than twice that (at least 64) is a burst: everyone
+        // streams due. A walk that finds more than 1.5 times that (at least 64) is a burst: everyone
         // due at once, as after a pause or at the opening, and they would stay in step (each
         // second one walk sending to all, the last of them late by the whole walk). The due
         // streams after that share get one delay of a fraction of the interval (fixed per
@@ -196,7 +196,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         group.dueSentInWalk = 0
         if group.updatePeriod > .zero, group.updatePeriod.nanoseconds * 4 <= interval.nanoseconds {
             let share = Double(group.streams.count) * Double(group.updatePeriod.nanoseconds) / Double(interval.nanoseconds)
-            group.spreadAfter = max(64, Int(2 * share))
+            group.spreadAfter = max(64, Int(1.5 * share))
         } else {
             group.spreadAfter = .max
         }

@@ -38,7 +38,7 @@ final class SSEMetrics: Sendable {
         Gauge(label: "waitroom_sse_update_interval_seconds", dimensions: [("loop", loop)], factory: factory)
     }
 
-    /// `waitroom_sse_walk_busy_ratio{loop}`: the share of the last second one loop spent walking
+    /// `waitroom_sse_walk_busy_ratio{loop}`: the share of the last two seconds one loop spent walking
     /// streams (``SSEPacing``'s busy signal).
     func busyGauge(loop: String) -> Gauge {
         Gauge(label: "waitroom_sse_walk_busy_ratio", dimensions: [("loop", loop)], factory: factory)

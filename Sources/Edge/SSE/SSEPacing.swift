@@ -11,7 +11,7 @@ import NIOCore
 /// still exact when it is sent.
 ///
 /// Two signals, probed every ``SSEHubConfiguration/lagProbeInterval``:
-/// - **busy**: the share of the last second (the last four probes) of wall time the loop spent
+/// - **busy**: the share of the last two seconds (the last eight probes) of wall time the loop spent
 ///   walking streams. Walks run in slices, so other work runs between them and timers stay
 ///   punctual however saturated the machine is; the time the walks take is what shows it (a
 ///   slice that is preempted on a saturated machine takes longer). Over
@@ -36,7 +36,9 @@ struct SSEPacing: Sendable {
     /// The last probes' busy and elapsed nanoseconds (a ring of ``window`` entries).
     private var busyRing: [(busy: Int64, elapsed: Int64)] = []
     private var ringNext = 0
-    static let window = 4
+    /// Two seconds at the default probe interval: one burst (every stream due at once, as when
+    /// admission starts) is not overload; a second of walks without a break is.
+    static let window = 8
     /// The busy share a shorter interval may be predicted to reach, as a part of the threshold.
     static let relaxMargin = 0.85
 
@@ -49,7 +51,7 @@ struct SSEPacing: Sendable {
     }
 
     /// The share of the window's wall time spent walking (0 until the window is full: one long
-    /// walk at the start is not a second of overload).
+    /// walk at the start is not overload).
     var busyShare: Double {
         guard busyRing.count == Self.window else { return 0 }
         let elapsed = busyRing.reduce(Int64(0)) { $0 + $1.elapsed }
