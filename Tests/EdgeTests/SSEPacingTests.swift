@@ -7,6 +7,48 @@ import Prometheus
 import Synchronization
 import Testing
 
+/// A hub and an edge server on one event loop of their own (a test may block it), serving
+/// `/s/{key}` for event `e` from `positions`; torn down after `body`, also when it throws.
+struct OwnLoopHub {
+    let group: MultiThreadedEventLoopGroup
+    let hub: SSEHub
+    let server: EdgeServer
+    let positions: TestPositions
+    let registry: PrometheusCollectorRegistry
+
+    var port: Int { self.server.port! }
+
+    static func with(_ configuration: SSEHubConfiguration, _ body: (OwnLoopHub) async throws -> Void) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let registry = PrometheusCollectorRegistry()
+        let hub = SSEHub(eventLoopGroup: group, configuration: configuration,
+                         metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let positions = TestPositions()
+        var router = Router()
+        router.on(.GET, "/s/{key}", .sync { request, _ in
+            let key = Int(request.pathParameters["key"] ?? "") ?? 0
+            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
+        })
+        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
+                                eventLoopGroup: group, logger: TestServer.logger())
+        try await server.start()
+        let fixture = OwnLoopHub(group: group, hub: hub, server: server, positions: positions, registry: registry)
+        var failure: (any Error)?
+        do { try await body(fixture) } catch { failure = error }
+        await server.shutdown()
+        await hub.close()
+        try await group.shutdownGracefully()
+        if let failure { throw failure }
+    }
+
+    /// The Prometheus text of the hub's metrics.
+    func metricsText() -> String {
+        var bytes: [UInt8] = []
+        self.registry.emit(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
 @Suite("SSE pacing under overload")
 struct SSEPacingTests {
     static func pacing(minimum: TimeAmount = .seconds(1), maximum: TimeAmount = .seconds(5)) -> SSEPacing {
@@ -136,25 +178,13 @@ struct SSEPacingTests {
     /// A real hub on a loop of its own, which the test blocks: the loop sheds (the interval
     /// stretches, a stream gets its values further apart, the metric says so), then recovers.
     @Test func anOverloadedLoopShedsPositionValuesAndRecovers() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let registry = PrometheusCollectorRegistry()
         var configuration = SSEHubConfiguration()
         configuration.lagProbeInterval = .milliseconds(50)
-        let hub = SSEHub(eventLoopGroup: group, configuration: configuration,
-                         metricsFactory: PrometheusMetricsFactory(registry: registry))
-        let positions = TestPositions()
-        var router = Router()
-        router.on(.GET, "/s/{key}", .sync { request, _ in
-            let key = Int(request.pathParameters["key"] ?? "") ?? 0
-            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
-        })
-        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
-                                eventLoopGroup: group, logger: TestServer.logger())
-        try await server.start()
-        let loop = group.next()
-        do {
+        try await OwnLoopHub.with(configuration) { fixture in
+            let hub = fixture.hub, positions = fixture.positions
+            let loop = fixture.group.next()
             positions.set(1, position: 1000)
-            let connection = try await SSEHubTests.open(server.port!, key: 1)
+            let connection = try await SSEHubTests.open(fixture.port, key: 1)
             try await SSEHubTests.wait(connection) { $0.events.count == 1 }
             #expect(await hub.stats().updateInterval == .seconds(1))
 
@@ -170,9 +200,7 @@ struct SSEPacingTests {
             }
             let stretched = await hub.stats().updateInterval
             #expect(stretched > .milliseconds(1500), "interval \(stretched)")
-            var bytes: [UInt8] = []
-            registry.emit(into: &bytes)
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = fixture.metricsText()
             #expect(text.contains("waitroom_sse_update_interval_seconds{loop=\"0\"}"))
             #expect(!text.contains("waitroom_sse_update_interval_seconds{loop=\"0\"} 1.0\n"))
 
@@ -195,15 +223,7 @@ struct SSEPacingTests {
             }
             #expect(await hub.stats().updateInterval == .seconds(1))
             await connection.close()
-        } catch {
-            await server.shutdown()
-            await hub.close()
-            try await group.shutdownGracefully()
-            throw error
         }
-        await server.shutdown()
-        await hub.close()
-        try await group.shutdownGracefully()
     }
 
     /// Walks in slices keep the loop's timers punctual however long they take; the time they
@@ -211,32 +231,20 @@ struct SSEPacingTests {
     /// and reach every stream (urgent keys): slices of one stream leave the lag small, and the
     /// busy share (about 0.8) stretches the interval; slow walks gone, it comes back.
     @Test func slicedWalksThatTakeMostOfTheLoopShedByBusyTime() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let registry = PrometheusCollectorRegistry()
         var configuration = SSEHubConfiguration()
         configuration.lagProbeInterval = .milliseconds(50)
         configuration.walkSlice = 1
-        let hub = SSEHub(eventLoopGroup: group, configuration: configuration,
-                         metricsFactory: PrometheusMetricsFactory(registry: registry))
-        let positions = TestPositions()
-        let slow = Mutex(false)
-        let resolver: SSEHub.Resolver = { key in
-            if slow.withLock({ $0 }) { usleep(25_000) }
-            return positions.resolver(key)
-        }
-        var router = Router()
-        router.on(.GET, "/s/{key}", .sync { request, _ in
-            let key = Int(request.pathParameters["key"] ?? "") ?? 0
-            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
-        })
-        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
-                                eventLoopGroup: group, logger: TestServer.logger())
-        try await server.start()
-        do {
+        try await OwnLoopHub.with(configuration) { fixture in
+            let hub = fixture.hub, positions = fixture.positions
+            let slow = Mutex(false)
+            let resolver: SSEHub.Resolver = { key in
+                if slow.withLock({ $0 }) { usleep(25_000) }
+                return positions.resolver(key)
+            }
             var connections: [TestConnection] = []
             for key in 1...8 {
                 positions.set(key, position: 1000 + key)
-                connections.append(try await SSEHubTests.open(server.port!, key: key))
+                connections.append(try await SSEHubTests.open(fixture.port, key: key))
             }
             for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
             slow.withLock { $0 = true }
@@ -248,10 +256,7 @@ struct SSEPacingTests {
             let stats = await hub.stats()
             #expect(stats.updateInterval > .milliseconds(1200), "interval \(stats.updateInterval)")
             #expect(stats.busyShare > 0.6, "busy \(stats.busyShare)")
-            var bytes: [UInt8] = []
-            registry.emit(into: &bytes)
-            let text = String(decoding: bytes, as: UTF8.self)
-            #expect(text.contains("waitroom_sse_walk_busy_ratio{loop=\"0\"}"))
+            #expect(fixture.metricsText().contains("waitroom_sse_walk_busy_ratio{loop=\"0\"}"))
 
             slow.withLock { $0 = false }
             let deadline = ContinuousClock.now + .seconds(15)
@@ -261,14 +266,6 @@ struct SSEPacingTests {
             #expect(await hub.stats().updateInterval == .seconds(1))
             #expect(await hub.stats().busyShare < 0.3)
             for connection in connections { await connection.close() }
-        } catch {
-            await server.shutdown()
-            await hub.close()
-            try await group.shutdownGracefully()
-            throw error
         }
-        await server.shutdown()
-        await hub.close()
-        try await group.shutdownGracefully()
     }
 }

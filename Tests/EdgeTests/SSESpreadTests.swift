@@ -13,25 +13,15 @@ struct SSESpreadTests {
     /// different ticks, not one. No stream is starved, and none gets two values under a second
     /// apart by the ticks they carry.
     @Test func aBurstOfDueStreamsSpreadsOverTheNextInterval() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let hub = SSEHub(eventLoopGroup: group, configuration: SSEHubConfiguration())
-        let positions = TestPositions()
-        var router = Router()
-        router.on(.GET, "/s/{key}", .sync { request, _ in
-            let key = Int(request.pathParameters["key"] ?? "") ?? 0
-            return hub.response(eventID: "e", key: key, initial: positions.resolver(key))
-        })
-        let server = EdgeServer(configuration: TestServer.configuration(), router: router,
-                                eventLoopGroup: group, logger: TestServer.logger())
-        try await server.start()
-        let keys = Array(1...300)
-        var connections: [TestConnection] = []
-        do {
+        try await OwnLoopHub.with(SSEHubConfiguration()) { fixture in
+            let hub = fixture.hub, positions = fixture.positions
+            let keys = Array(1...300)
+            var connections: [TestConnection] = []
             func setAll(tick: Int) {
                 for key in keys { positions.set(key, position: 100_000 - tick) }
             }
             setAll(tick: 0)
-            for key in keys { connections.append(try await SSEHubTests.open(server.port!, key: key)) }
+            for key in keys { connections.append(try await SSEHubTests.open(fixture.port, key: key)) }
             for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
             try await Task.sleep(for: .milliseconds(1100))
             // 5 s of ticks every 100 ms.
@@ -68,14 +58,6 @@ struct SSESpreadTests {
             #expect(byTick.count >= 6, "values by tick: \(spread)")
             #expect((byTick.values.max() ?? 0) <= 150, "values by tick: \(spread)")
             for connection in connections { await connection.close() }
-        } catch {
-            await server.shutdown()
-            await hub.close()
-            try await group.shutdownGracefully()
-            throw error
         }
-        await server.shutdown()
-        await hub.close()
-        try await group.shutdownGracefully()
     }
 }
