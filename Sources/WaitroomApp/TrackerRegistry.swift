@@ -1,5 +1,6 @@
 import Edge
 import Foundation
+import NIOCore
 import Logging
 import Redis
 import ServiceLifecycle
@@ -22,7 +23,16 @@ final class TrackerRegistry: Service, Sendable {
     private let pending: AsyncStream<EventTracker>
     private let pendingContinuation: AsyncStream<EventTracker>.Continuation
 
-    init(redis: RedisClient, store: QueueStore, hub: SSEHub, keyring: SigningKeyring, logger: Logger) {
+    /// The admission controller's tick (``AdmissionControllerConfiguration/tickInterval``).
+    private let admissionTick: TimeAmount
+    private let admissionTickSeconds: Double
+
+    init(redis: RedisClient, store: QueueStore, hub: SSEHub, keyring: SigningKeyring, logger: Logger,
+         admissionTick: Duration = AdmissionControllerConfiguration().tickInterval) {
+        let parts = admissionTick.components
+        let nanoseconds = parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
+        self.admissionTick = .nanoseconds(nanoseconds)
+        self.admissionTickSeconds = Double(nanoseconds) / 1e9
         self.redis = redis
         self.store = store
         self.hub = hub
@@ -83,7 +93,12 @@ final class TrackerRegistry: Service, Sendable {
                                             keyring: keyring, tickMicros: tickMicros)
             }
             if moved || update.newlyAdmitted != nil {
-                hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted, resolve: resolve)
+                // Admitting at least one place per admission tick moves every position on every
+                // tick: the hub may spread the opening burst at once (see SSEHub.update).
+                let settings = update.settings
+                let everyTick = !settings.paused && settings.ratePerSecond * self.admissionTickSeconds >= 1
+                hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted,
+                           tickPeriod: everyTick ? self.admissionTick : nil, resolve: resolve)
             } else {
                 hub.refresh(eventID: eventID, resolve: resolve)
             }

@@ -4,6 +4,39 @@ import NIOCore
 import NIOPosix
 import Testing
 
+/// 300 streams of event `e` on a hub of its own loop, quiet for 1.1 s after they opened (all due),
+/// then a tick every 100 ms for `duration` that changes every position to 100,000 − tick:
+/// returns the ticks whose values each stream received (the first is its value on connect, 0),
+/// and the last tick.
+private func tickEvery100ms(for duration: Duration, tickPeriod: TimeAmount?, in fixture: OwnLoopHub) async throws -> (ticks: [[Int]], last: Int) {
+    let keys = Array(1...300)
+    func setAll(tick: Int) {
+        for key in keys { fixture.positions.set(key, position: 100_000 - tick) }
+    }
+    setAll(tick: 0)
+    var connections: [TestConnection] = []
+    for key in keys { connections.append(try await SSEHubTests.open(fixture.port, key: key)) }
+    for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
+    try await Task.sleep(for: .milliseconds(1100))
+    let start = ContinuousClock.now
+    var tick = 0
+    while ContinuousClock.now - start < duration {
+        tick += 1
+        setAll(tick: tick)
+        fixture.hub.update(eventID: "e", tickPeriod: tickPeriod, resolve: fixture.positions.resolver)
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    try await Task.sleep(for: .milliseconds(200))
+    let ticks = connections.map { connection in
+        SSEHubTests.received(connection).events.compactMap { frame -> Int? in
+            guard let data = frame.data, let range = data.range(of: #"(?<="position":)\d+"#, options: .regularExpression) else { return nil }
+            return 100_000 - Int(data[range])!
+        }
+    }
+    for connection in connections { await connection.close() }
+    return (ticks, tick)
+}
+
 @Suite("SSE bursts spread over the interval")
 struct SSESpreadTests {
     /// 300 streams on one loop, a tick every 100 ms that changes every position (the value says
@@ -14,27 +47,8 @@ struct SSESpreadTests {
     /// apart by the ticks they carry.
     @Test func aBurstOfDueStreamsSpreadsOverTheNextInterval() async throws {
         try await OwnLoopHub.with(SSEHubConfiguration()) { fixture in
-            let hub = fixture.hub, positions = fixture.positions
-            let keys = Array(1...300)
-            var connections: [TestConnection] = []
-            func setAll(tick: Int) {
-                for key in keys { positions.set(key, position: 100_000 - tick) }
-            }
-            setAll(tick: 0)
-            for key in keys { connections.append(try await SSEHubTests.open(fixture.port, key: key)) }
-            for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
-            try await Task.sleep(for: .milliseconds(1100))
-            // 5 s of ticks every 100 ms.
-            let start = ContinuousClock.now
-            var tick = 0
-            while ContinuousClock.now - start < .seconds(5) {
-                tick += 1
-                setAll(tick: tick)
-                hub.update(eventID: "e", resolve: positions.resolver)
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            try await Task.sleep(for: .milliseconds(200))
-
+            let run = try await tickEvery100ms(for: .seconds(5), tickPeriod: nil, in: fixture)
+            let tick = run.last
             // Once the ticks stop, streams still get the last tick's value when due: gaps are
             // judged on the values of earlier ticks only, and the spread on a one-second window
             // of ticks before the end.
@@ -42,11 +56,8 @@ struct SSESpreadTests {
             var byTick: [Int: Int] = [:]   // tick → streams that got its value
             var starved = 0
             var tooClose = 0
-            for connection in connections {
-                let ticks = SSEHubTests.received(connection).events.compactMap { frame -> Int? in
-                    guard let data = frame.data, let range = data.range(of: #"(?<="position":)\d+"#, options: .regularExpression) else { return nil }
-                    return 100_000 - Int(data[range])!
-                }.filter { $0 < tick }
+            for all in run.ticks {
+                let ticks = all.filter { $0 < tick }
                 if ticks.count < 4 { starved += 1 }       // initial + at least 3 in 5 s (gaps ≤ 2 s)
                 for (earlier, later) in zip(ticks.dropFirst(), ticks.dropFirst(2)) where later - earlier < 7 { tooClose += 1 }
                 for carried in ticks where window.contains(carried) { byTick[carried, default: 0] += 1 }
@@ -57,7 +68,26 @@ struct SSESpreadTests {
             // In step, the window's values would come from one or two ticks; spread, from many.
             #expect(byTick.count >= 6, "values by tick: \(spread)")
             #expect((byTick.values.max() ?? 0) <= 150, "values by tick: \(spread)")
-            for connection in connections { await connection.close() }
+        }
+    }
+}
+
+@Suite("SSE bursts spread at once when the tick period is known")
+struct SSESpreadHintTests {
+    /// The caller says ticks come every 100 ms: the first burst after a quiet second is spread at
+    /// once, so the streams' next values (a second later) already come from many ticks. Without
+    /// the hint the hub knows the period only from the second tick, and those values all come
+    /// from one tick (the check that this test can fail: it does, with `tickPeriod: nil`).
+    @Test func theFirstBurstIsSpreadWhenTheTickPeriodIsGiven() async throws {
+        try await OwnLoopHub.with(SSEHubConfiguration()) { fixture in
+            let run = try await tickEvery100ms(for: .milliseconds(2600), tickPeriod: .milliseconds(100), in: fixture)
+            // The second value of each stream after the first burst (tick 1).
+            var byTick: [Int: Int] = [:]
+            for ticks in run.ticks where ticks.count >= 3 { byTick[ticks[2], default: 0] += 1 }
+            let spread = byTick.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            #expect(byTick.values.reduce(0, +) >= 290, "values by tick: \(spread)")
+            #expect(byTick.count >= 6, "values by tick: \(spread)")
+            #expect((byTick.values.max() ?? 0) <= 150, "values by tick: \(spread)")
         }
     }
 }

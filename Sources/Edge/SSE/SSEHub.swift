@@ -108,14 +108,20 @@ public final class SSEHub: Sendable {
     /// A tick of `eventID`: on every loop, one task resolves the streams that are due (or whose
     /// key is in `urgentKeys`) with `resolve` and writes what changed. `receivedAt` (when the
     /// tick arrived) feeds `waitroom_position_update_lag_seconds`. `resolve` is also kept to
-    /// answer new streams and slow readers catching up.
+    /// answer new streams and slow readers catching up. `tickPeriod`, when the caller knows it,
+    /// is how often updates will come while positions keep moving: the hub measures it too, but
+    /// only from the second update after a pause, and it spreads a burst of streams that are all
+    /// due at once only when it knows ticks come often.
     public func update(
         eventID: String,
         receivedAt: ContinuousClock.Instant = .now,
         urgentKeys: ClosedRange<Int>? = nil,
+        tickPeriod: TimeAmount? = nil,
         resolve: @escaping Resolver
     ) {
-        self.onEveryLoop { $0.update(eventID: eventID, receivedAt: receivedAt, urgentKeys: urgentKeys, resolve: resolve) }
+        self.onEveryLoop {
+            $0.update(eventID: eventID, receivedAt: receivedAt, urgentKeys: urgentKeys, tickPeriod: tickPeriod, resolve: resolve)
+        }
     }
 
     /// The positions of `eventID` did not move since the last ``update(eventID:receivedAt:urgentKeys:resolve:)``:

@@ -164,7 +164,8 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// ``SSEHubConfiguration/minimumInterval`` old) or whose key is in `urgentKeys` is resolved;
     /// changed values are written (one frame per stream), finals end their streams, and each
     /// touched channel is flushed once at the end.
-    func update(eventID: String, receivedAt: ContinuousClock.Instant, urgentKeys: ClosedRange<Int>?, resolve: @escaping SSEHub.Resolver) {
+    func update(eventID: String, receivedAt: ContinuousClock.Instant, urgentKeys: ClosedRange<Int>?,
+                tickPeriod: TimeAmount? = nil, resolve: @escaping SSEHub.Resolver) {
         self.eventLoop.assertInEventLoop()
         guard let group = self.events[eventID] else { return }
         group.resolver = resolve
@@ -192,10 +193,12 @@ final class SSELoopRegistry: @unchecked Sendable {
         // share, fresh. Every value still comes at least an interval after the last, at most
         // two. With ticks an interval apart (one change a second) there is nothing to spread:
         // every stream changes at the tick.
+        // The period: measured, or (right after a pause, before there is a measure) the caller's.
         let interval = self.pacing.interval
+        let period = group.updatePeriod > .zero ? group.updatePeriod : (tickPeriod ?? .zero)
         group.dueSentInWalk = 0
-        if group.updatePeriod > .zero, group.updatePeriod.nanoseconds * 4 <= interval.nanoseconds {
-            let share = Double(group.streams.count) * Double(group.updatePeriod.nanoseconds) / Double(interval.nanoseconds)
+        if period > .zero, period.nanoseconds * 4 <= interval.nanoseconds {
+            let share = Double(group.streams.count) * Double(period.nanoseconds) / Double(interval.nanoseconds)
             group.spreadAfter = max(64, Int(1.5 * share))
         } else {
             group.spreadAfter = .max
