@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders bench-hold onsale load-build clean
+.PHONY: run test setup services stop status build release bench bench-healthz bench-sse bench-joins bench-reserve bench-orders bench-hold bench-latency onsale load-build clean
 
 ## make run: install what is missing, start local Redis and PostgreSQL, build (release),
 ## migrate, create the demo event and serve it on http://127.0.0.1:8080
