@@ -4,11 +4,12 @@ import NIOCore
 import NIOPosix
 import Testing
 
-/// 300 streams of event `e` on a hub of its own loop, quiet for 1.1 s after they opened (all due),
-/// then a tick every 100 ms for `duration` that changes every position to 100,000 − tick:
-/// returns the ticks whose values each stream received (the first is its value on connect, 0),
-/// and the last tick.
-private func tickEvery100ms(for duration: Duration, tickPeriod: TimeAmount?, in fixture: OwnLoopHub) async throws -> (ticks: [[Int]], last: Int) {
+/// 300 streams of event `e` on a hub of its own loop, quiet for an interval after they opened
+/// (all due), then a tick every 100 ms for `duration` that changes every position to
+/// 100,000 − tick: returns the ticks whose values each stream received (the first is its value
+/// on connect, 0), and when each tick was set (`times[t]`; the last entry is the end).
+private func tickEvery100ms(for duration: Duration, tickPeriod: TimeAmount?, in fixture: OwnLoopHub,
+                            quiet: Duration = .milliseconds(1100)) async throws -> (ticks: [[Int]], times: [ContinuousClock.Instant]) {
     let keys = Array(1...300)
     func setAll(tick: Int) {
         for key in keys { fixture.positions.set(key, position: 100_000 - tick) }
@@ -17,16 +18,17 @@ private func tickEvery100ms(for duration: Duration, tickPeriod: TimeAmount?, in 
     var connections: [TestConnection] = []
     for key in keys { connections.append(try await SSEHubTests.open(fixture.port, key: key)) }
     for connection in connections { try await SSEHubTests.wait(connection) { $0.events.count == 1 } }
-    try await Task.sleep(for: .milliseconds(1100))
+    try await Task.sleep(for: quiet)
     let start = ContinuousClock.now
-    var tick = 0
+    var times = [start]
     while ContinuousClock.now - start < duration {
-        tick += 1
-        setAll(tick: tick)
+        setAll(tick: times.count)
+        times.append(ContinuousClock.now)
         fixture.hub.update(eventID: "e", tickPeriod: tickPeriod, resolve: fixture.positions.resolver)
         try await Task.sleep(for: .milliseconds(100))
     }
     try await Task.sleep(for: .milliseconds(200))
+    times.append(ContinuousClock.now)
     let ticks = connections.map { connection in
         SSEHubTests.received(connection).events.compactMap { frame -> Int? in
             guard let data = frame.data, let range = data.range(of: #"(?<="position":)\d+"#, options: .regularExpression) else { return nil }
@@ -34,37 +36,51 @@ private func tickEvery100ms(for duration: Duration, tickPeriod: TimeAmount?, in 
         }
     }
     for connection in connections { await connection.close() }
-    return (ticks, tick)
+    return (ticks, times)
 }
 
 @Suite("SSE bursts spread over the interval")
 struct SSESpreadTests {
     /// 300 streams on one loop, a tick every 100 ms that changes every position (the value says
-    /// which tick it is from). The first tick after a quiet second finds every stream due (a
-    /// burst); with ticks known to come often, the streams past one tick's share get a one-off
-    /// delay, so afterwards each tick sends to a part of them: the values in flight come from many
-    /// different ticks, not one. No stream is starved, and none gets two values under a second
-    /// apart by the ticks they carry.
+    /// which tick it is from). The first tick after a quiet interval finds every stream due (a
+    /// burst); once the hub has measured that ticks come often, the streams past one tick's share
+    /// get a one-off delay, so afterwards each tick sends to a part of them: the values in flight
+    /// come from many different ticks, not one. No stream is starved, and none gets two values
+    /// under an interval apart.
+    ///
+    /// Timing-proof on a busy machine: the interval is 2 s, so ticks count as frequent (a quarter
+    /// of it) even when the test's 100 ms ticks come several times slower, and the checks go by
+    /// when each tick was set, not by tick counts.
     @Test func aBurstOfDueStreamsSpreadsOverTheNextInterval() async throws {
-        try await OwnLoopHub.with(SSEHubConfiguration()) { fixture in
-            let run = try await tickEvery100ms(for: .seconds(5), tickPeriod: nil, in: fixture)
-            let tick = run.last
-            // Once the ticks stop, streams still get the last tick's value when due: gaps are
-            // judged on the values of earlier ticks only, and the spread on a one-second window
-            // of ticks before the end.
-            let window = (tick - 19)...(tick - 10)
+        var configuration = SSEHubConfiguration()
+        configuration.minimumInterval = .seconds(2)
+        configuration.maximumInterval = .seconds(2)   // no pacing: the test is about spreading
+        try await OwnLoopHub.with(configuration) { fixture in
+            let run = try await tickEvery100ms(for: .seconds(8), tickPeriod: nil, in: fixture, quiet: .milliseconds(2100))
+            let last = run.times.count - 2          // the last tick (times has the end after it)
+            let end = run.times[last + 1]
+            // The values of the ticks set in the interval before the last one (the spread has
+            // had two intervals to settle); the last tick's value is left out (it reaches streams
+            // after the ticks stop).
+            let window = (1...last).filter { run.times[$0] >= end - .seconds(4) && run.times[$0] < end - .seconds(2) }
             var byTick: [Int: Int] = [:]   // tick → streams that got its value
             var starved = 0
             var tooClose = 0
             for all in run.ticks {
-                let ticks = all.filter { $0 < tick }
-                if ticks.count < 4 { starved += 1 }       // initial + at least 3 in 5 s (gaps ≤ 2 s)
-                for (earlier, later) in zip(ticks.dropFirst(), ticks.dropFirst(2)) where later - earlier < 7 { tooClose += 1 }
+                let ticks = all.filter { $0 < last }
+                if ticks.count < 3 { starved += 1 }       // initial + at least 2 in 8 s (gaps ≤ 2 intervals)
+                // A value of tick a went out before tick a + 1 was set at the latest, one of tick b
+                // after tick b was set: under an interval apart only if even b + 1 was set less
+                // than an interval after a.
+                for (a, b) in zip(ticks.dropFirst(), ticks.dropFirst(2)) where run.times[b + 1] - run.times[a] < .seconds(2) {
+                    tooClose += 1
+                }
                 for carried in ticks where window.contains(carried) { byTick[carried, default: 0] += 1 }
             }
             let spread = byTick.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            #expect(!window.isEmpty)
             #expect(starved == 0)
-            #expect(tooClose == 0, "\(tick) ticks")
+            #expect(tooClose == 0, "\(last) ticks")
             // In step, the window's values would come from one or two ticks; spread, from many.
             #expect(byTick.count >= 6, "values by tick: \(spread)")
             #expect((byTick.values.max() ?? 0) <= 150, "values by tick: \(spread)")
