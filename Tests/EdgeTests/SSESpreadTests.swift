@@ -90,13 +90,18 @@ struct SSESpreadTests {
 
 @Suite("SSE bursts spread at once when the tick period is known")
 struct SSESpreadHintTests {
-    /// The caller says ticks come every 100 ms: the first burst after a quiet second is spread at
-    /// once, so the streams' next values (a second later) already come from many ticks. Without
+    /// The caller says ticks come every 100 ms: the first burst after a quiet interval is spread
+    /// at once, so the streams' next values (an interval later) already come from many ticks. Without
     /// the hint the hub knows the period only from the second tick, and those values all come
     /// from one tick (the check that this test can fail: it does, with `tickPeriod: nil`).
+    /// (A 2 s interval, as above: the check holds when the test's ticks come several times slower.)
     @Test func theFirstBurstIsSpreadWhenTheTickPeriodIsGiven() async throws {
-        try await OwnLoopHub.with(SSEHubConfiguration()) { fixture in
-            let run = try await tickEvery100ms(for: .milliseconds(2600), tickPeriod: .milliseconds(100), in: fixture)
+        var configuration = SSEHubConfiguration()
+        configuration.minimumInterval = .seconds(2)
+        configuration.maximumInterval = .seconds(2)
+        try await OwnLoopHub.with(configuration) { fixture in
+            let run = try await tickEvery100ms(for: .milliseconds(4600), tickPeriod: .milliseconds(100), in: fixture,
+                                               quiet: .milliseconds(2100))
             // The second value of each stream after the first burst (tick 1).
             var byTick: [Int: Int] = [:]
             for ticks in run.ticks where ticks.count >= 3 { byTick[ticks[2], default: 0] += 1 }
