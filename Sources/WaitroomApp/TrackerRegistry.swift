@@ -25,14 +25,10 @@ final class TrackerRegistry: Service, Sendable {
 
     /// The admission controller's tick (``AdmissionControllerConfiguration/tickInterval``).
     private let admissionTick: TimeAmount
-    private let admissionTickSeconds: Double
 
     init(redis: RedisClient, store: QueueStore, hub: SSEHub, keyring: SigningKeyring, logger: Logger,
-         admissionTick: Duration = AdmissionControllerConfiguration().tickInterval) {
-        let parts = admissionTick.components
-        let nanoseconds = parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
-        self.admissionTick = .nanoseconds(nanoseconds)
-        self.admissionTickSeconds = Double(nanoseconds) / 1e9
+         admissionTick: Duration) {
+        self.admissionTick = TimeAmount(admissionTick)
         self.redis = redis
         self.store = store
         self.hub = hub
@@ -96,7 +92,7 @@ final class TrackerRegistry: Service, Sendable {
                 // Admitting at least one place per admission tick moves every position on every
                 // tick: the hub may spread the opening burst at once (see SSEHub.update).
                 let settings = update.settings
-                let everyTick = !settings.paused && settings.ratePerSecond * self.admissionTickSeconds >= 1
+                let everyTick = !settings.paused && settings.ratePerSecond * Double(self.admissionTick.nanoseconds) / 1e9 >= 1
                 hub.update(eventID: eventID, receivedAt: update.receivedAt, urgentKeys: update.newlyAdmitted,
                            tickPeriod: everyTick ? self.admissionTick : nil, resolve: resolve)
             } else {

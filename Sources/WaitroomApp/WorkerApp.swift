@@ -74,7 +74,11 @@ public enum WorkerApp {
         if environment["WAITROOM_SSE_DIRECT_WRITES"] == "0" { hubConfiguration.directWrites = false }
         if let slice = environment["WAITROOM_SSE_WALK_SLICE"].flatMap(Int.init), slice > 0 { hubConfiguration.walkSlice = slice }
         let hub = SSEHub(eventLoopGroup: group, configuration: hubConfiguration)
-        let trackers = TrackerRegistry(redis: redis, store: store, hub: hub, keyring: configuration.signingKeys, logger: logger)
+        // One admission configuration for the admitter and for the trackers, which tell the hub
+        // its tick period (the opening burst of position frames is spread by it).
+        let admissionConfiguration = AdmissionControllerConfiguration()
+        let trackers = TrackerRegistry(redis: redis, store: store, hub: hub, keyring: configuration.signingKeys, logger: logger,
+                                       admissionTick: admissionConfiguration.tickInterval)
         // The admitter keeps time on a loop and a Redis connection of its own: on a machine
         // saturated by streams and checkout, ticks on the shared loops came up to seconds late
         // and a 50/s on-sale admitted 30/s.
@@ -83,7 +87,7 @@ public enum WorkerApp {
         admissionRedisConfiguration.poolSize = 1
         let admissionRedis = RedisClient(configuration: admissionRedisConfiguration, eventLoopGroup: admissionGroup, logger: logger)
         let admission = AdmissionController(
-            store: QueueStore(client: admissionRedis), logger: logger,
+            store: QueueStore(client: admissionRedis), configuration: admissionConfiguration, logger: logger,
             executor: EventLoopTaskExecutor(eventLoop: admissionGroup.next()))
         var queue = QueueRoutes(
             store: store, trackers: trackers, hub: hub, keyring: configuration.signingKeys, catalog: catalog,

@@ -233,14 +233,13 @@ final class SSELoopRegistry: @unchecked Sendable {
         let slice = max(1, self.configuration.walkSlice)
         let end = streams.count - start <= slice ? streams.count : start + slice   // no overflow at .max
         let sliceStart = NIODeadline.now()
+        defer { self.busyNanoseconds += (NIODeadline.now() - sliceStart).nanoseconds }
         body(streams[start..<end], startedAt)
         guard end < streams.count else {
             done(wroteEarlier)
-            self.busyNanoseconds += (NIODeadline.now() - sliceStart).nanoseconds
             return
         }
         let wrote = self.finishWalk(receivedAt: nil) || wroteEarlier
-        self.busyNanoseconds += (NIODeadline.now() - sliceStart).nanoseconds
         self.eventLoop.execute {
             guard !self.closed, stillWanted() else { return }
             self.inSlices(streams, from: end, startedAt: startedAt, wroteEarlier: wrote, stillWanted: stillWanted, body, done: done)
