@@ -46,6 +46,8 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "Tokens", dependencies: ["COpenSSL"]),
+        // A small JSON reader for the hot paths (request bodies, the inventory batch reply).
+        .target(name: "FastJSON"),
 
         // Domain: no HTTP.
         .target(name: "Waitroom", dependencies: [
@@ -56,7 +58,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Inventory", dependencies: [
-            "Postgres", "Tokens",
+            "Postgres", "Tokens", "FastJSON",
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -72,7 +74,7 @@ let package = Package(
 
         // HTTP/SSE server library.
         .target(name: "Edge", dependencies: [
-            "Waitroom", "Inventory", "Tokens",
+            "Waitroom", "Inventory", "Tokens", "FastJSON",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,7 +88,7 @@ let package = Package(
         // Assembly of a server process: configuration, supervisor, ServiceGroup wiring.
         .target(name: "WaitroomApp", dependencies: [
             "Orders",
-            "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens",
+            "Edge", "Waitroom", "Inventory", "Redis", "Postgres", "Tokens", "FastJSON",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -169,6 +171,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .testTarget(name: "FastJSONTests", dependencies: ["FastJSON"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,6 +37,19 @@ PID=$!
 cleanup() { kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 for _ in $(seq 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.2; done
+# shellcheck disable=SC1091
+source LoadTests/bench-lib.sh
+# CPU time by component, from /proc: the server (supervisor and workers), and PostgreSQL (every
+# process under its postmaster, when this is the local cluster: .local/pg/data/postmaster.pid).
+server_pids() { echo "$PID $(pgrep -P "$PID" | tr '\n' ' ')"; }
+PG_POSTMASTER=$(head -1 .local/pg/data/postmaster.pid 2>/dev/null || true)
+pg_pids() { [ -n "$PG_POSTMASTER" ] && echo "$PG_POSTMASTER $(pgrep -P "$PG_POSTMASTER" | tr '\n' ' ')"; }
+# shellcheck disable=SC2046
+# The postmaster's children that ended (pgbench's backends) count in its cutime and cstime.
+pg_ticks() {
+  if [ -z "$PG_POSTMASTER" ]; then echo 0; return; fi
+  echo $(( $(cpu_ticks $(pg_pids) 2>/dev/null) + $(sed 's/.*) //' "/proc/$PG_POSTMASTER/stat" | awk '{print $14 + $15}') ))
+}
 admin() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" --data "$3" "http://127.0.0.1:$PORT$2" >/dev/null; }
 admin PUT "/v1/admin/events/$EVENT" '{"name":"reserve bench","ticketClasses":[{"id":"ga","name":"GA","capacity":100000,"priceCents":100}],"admission":{"ratePerSecond":1000,"maxActive":100000,"sessionSeconds":3600}}'
 
@@ -44,8 +57,13 @@ admin PUT "/v1/admin/events/$EVENT" '{"name":"reserve bench","ticketClasses":[{"
 LoadTests/admissions.py "http://127.0.0.1:$PORT" "$EVENT" "$CLIENTS" bench >"$WORK/tokens"
 
 echo "waitroom: $CLIENTS clients, reserve 1 + release, ${DURATION}s (server: 2 workers, release build)"
-"$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
-  --duration "$DURATION" --summary-file "$WORK/waitroom.json" 2>/dev/null | tail -n +2
+# shellcheck disable=SC2046
+S0=$(cpu_ticks $(server_pids)); P0=$(pg_ticks)
+TIMEFORMAT='%U %S'
+{ time "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
+  --duration "$DURATION" --summary-file "$WORK/waitroom.json" 2>/dev/null | tail -n +2; } 2>"$WORK/client-time"
+# shellcheck disable=SC2046
+S1=$(cpu_ticks $(server_pids)); P1=$(pg_ticks)
 
 # pgbench: the same PostgreSQL, its own database, one hot row.
 psql -qAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'waitroom_bench'" | grep -q 1 \
@@ -67,8 +85,10 @@ COMMIT;
 SQL
 echo
 echo "pgbench: $CLIENTS clients, the five-statement transaction on one row, ${DURATION}s"
-(cd "$WORK" && pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -f pgbench.sql -l --log-prefix=pgb waitroom_bench >"$WORK/pgbench.out" 2>&1) \
-  || { cat "$WORK/pgbench.out"; exit 1; }
+Q0=$(pg_ticks)
+{ time (cd "$WORK" && pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -f pgbench.sql -l --log-prefix=pgb waitroom_bench >"$WORK/pgbench.out" 2>&1) \
+  || { cat "$WORK/pgbench.out"; exit 1; }; } 2>"$WORK/pgbench-time"
+Q1=$(pg_ticks)
 PG_TPS=$(grep -E "^tps = " "$WORK/pgbench.out" | head -1 | awk '{print $3}')
 cat "$WORK"/pgb.* | awk '{print $3}' | sort -n >"$WORK/pg-latency"
 PG_N=$(wc -l <"$WORK/pg-latency")
@@ -87,4 +107,25 @@ printf '%-34s | %12s | %8s | %8s | %13s | %13s | %10s\n' "pgbench 5-statement tr
 printf '%-34s | %12s | %8s | %8s | %13s | %13s | %10s\n' "waitroom HTTP reserve (+ release)" "$W_RATE" "$W_P50" "$W_P99" "$W_LOCK50" "$W_LOCK99" "$W_BATCH"
 echo
 python3 -c 'import sys; print("ratio waitroom / pgbench: %.2fx (goal: at least 5x)" % (float(sys.argv[1]) / float(sys.argv[2])))' "$W_RATE" "$PG_TPS"
+
+# CPU per reservation by component: steadier than the rates on a shared machine.
+W_N=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reservations"])' "$WORK/waitroom.json")
+PG_TX=$(grep -E "^number of transactions actually processed" "$WORK/pgbench.out" | awk -F': ' '{print $2}' | cut -d/ -f1)
+python3 - "$CLK_TCK" "$W_N" "$((S1 - S0))" "$((P1 - P0))" "$(cat "$WORK/client-time")" "${PG_TX:-0}" "$((Q1 - Q0))" "$(cat "$WORK/pgbench-time")" "${PG_POSTMASTER:-}" <<'PY'
+import sys
+tck, n = float(sys.argv[1]), int(sys.argv[2])
+server, pg = int(sys.argv[3]) / tck, int(sys.argv[4]) / tck
+client = sum(float(x) for x in sys.argv[5].split())
+pg_tx, pg_pg = int(sys.argv[6]), int(sys.argv[7]) / tck
+pgbench = sum(float(x) for x in sys.argv[8].split())
+local = bool(sys.argv[9])
+us = lambda seconds, count: "%.0f" % (seconds * 1e6 / count) if count else "-"
+print()
+print("CPU µs per reservation   | server (HTTP + combiner) | PostgreSQL | client | total")
+print("-------------------------+--------------------------+------------+--------+------")
+pgw = us(pg, n) if local else "-"
+print("waitroom (reserve+release)| %24s | %10s | %6s | %s" % (us(server, n), pgw, us(client, n), us(server + (pg if local else 0) + client, n)))
+pgb = us(pg_pg, pg_tx) if local else "-"
+print("pgbench (one transaction) | %24s | %10s | %6s | %s" % ("-", pgb, us(pgbench, pg_tx), us((pg_pg if local else 0) + pgbench, pg_tx)))
+PY
 "$BIN" check --event "$EVENT" | tail -n 1

@@ -1,3 +1,4 @@
+import FastJSON
 import Foundation
 import Logging
 import Metrics
@@ -145,7 +146,9 @@ public final class ReservationService: Sendable {
             FROM reservations r WHERE r.id = $1 AND r.event_id = $2 AND r.holder = $3
             """, [.string(id), .string(eventID), .int(holder)])
         guard let text = try rows.first?.decode(String.self, at: 0) else { return nil }
-        return try JSONDecoder().decode(InventoryOutcome.Body.self, from: Data(text.utf8))
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch { throw InventoryJSON.malformed("JSON (\(error))") }
+        return try InventoryOutcome.Body(json: json)
     }
 
     /// Operations waiting for a batch in this process.
@@ -168,21 +171,44 @@ public final class ReservationService: Sendable {
         return lockSet
     }
 
-    private struct BatchReply: Decodable {
-        struct ClassStock: Decodable {
+    /// What `inventory_apply` answers: `{lockWaitMicros, results: [outcome], classes: [{id,
+    /// capacity, held, sold}]}` (read with `FastJSON`).
+    struct BatchReply {
+        struct ClassStock {
             var id: String; var capacity: Int; var held: Int; var sold: Int
             var isExhausted: Bool { held == 0 && held + sold >= capacity }
         }
         var lockWaitMicros: Int64
         var results: [InventoryOutcome]
         var classes: [ClassStock]
+
+        init(text: String) throws(InventoryError) {
+            let json: JSONValue
+            do { json = try JSONValue.parse(text) } catch { throw InventoryJSON.malformed("JSON (\(error))") }
+            guard let wait = json["lockWaitMicros"]?.int64, let results = json["results"]?.array,
+                  let classes = json["classes"]?.array else {
+                throw InventoryJSON.malformed("batch reply")
+            }
+            lockWaitMicros = wait
+            self.results = []
+            self.results.reserveCapacity(results.count)
+            for result in results { self.results.append(try InventoryOutcome(json: result)) }
+            self.classes = []
+            for stock in classes {
+                guard let id = stock["id"]?.string, let capacity = stock["capacity"]?.int,
+                      let held = stock["held"]?.int, let sold = stock["sold"]?.int else {
+                    throw InventoryJSON.malformed("class stock")
+                }
+                self.classes.append(.init(id: id, capacity: capacity, held: held, sold: sold))
+            }
+        }
     }
 
     private static func apply(_ operations: [InventoryOperation], on lockSet: InventoryBatcher.LockSet,
                               database: PostgresClient, lockTimeoutMs: Int, holdSeconds: Int, ticketLimit: Int,
                               metrics: ReservationMetrics) async throws -> [InventoryOutcome] {
         let started = ContinuousClock.now
-        let json = String(decoding: try JSONEncoder().encode(operations), as: UTF8.self)
+        let json = InventoryOperation.jsonArray(operations)
         let replies = try await database.transactionPipeline([
             PostgresStatement("SET LOCAL lock_timeout = '\(lockTimeoutMs)ms'"),
             PostgresStatement("SELECT inventory_apply($1, string_to_array($2, ','), $3::jsonb, $4::integer, $5::integer)::text", [
@@ -193,7 +219,7 @@ public final class ReservationService: Sendable {
         guard replies.count == 2, let text = try replies[1].first?.decode(String.self, at: 0) else {
             throw InventoryError(.unexpectedReply, "inventory_apply returned no row")
         }
-        let reply = try JSONDecoder().decode(BatchReply.self, from: Data(text.utf8))
+        let reply = try BatchReply(text: text)
         metrics.batch(size: operations.count, lockWaitMicros: reply.lockWaitMicros, duration: ContinuousClock.now - started)
         let exhausted = reply.classes.allSatisfy(\.isExhausted)
         return reply.results.map { outcome in

@@ -11,20 +11,60 @@ struct ReservationRoutes: Sendable {
     let service: ReservationService
     let keyring: SigningKeyring
 
-    struct ReserveBody: Decodable { var items: [ReservationItem] }
-    struct ConfirmBody: Decodable {
-        struct Payment: Decodable { var method: String; var simulate: String? }
-        var payment: Payment
+    /// `{"items": [{"ticketClassId", "quantity"}]}`; unknown members are ignored.
+    struct ReserveBody {
+        var items: [ReservationItem]
+
+        init(_ request: HTTPRequest) throws {
+            guard let list = try request.parseJSON()["items"]?.array else { throw HTTPRequest.notExpectedJSON }
+            items = []
+            items.reserveCapacity(list.count)
+            for element in list {
+                guard let id = element["ticketClassId"]?.string, let quantity = element["quantity"]?.int else {
+                    throw HTTPRequest.notExpectedJSON
+                }
+                items.append(ReservationItem(ticketClassId: id, quantity: quantity))
+            }
+        }
+    }
+
+    /// `{"payment": {"method", "simulate"?}}`; unknown members are ignored.
+    struct ConfirmBody {
+        var method: String
+        var simulate: String?
+
+        init(_ request: HTTPRequest) throws {
+            guard let payment = try request.parseJSON()["payment"], let method = payment["method"]?.string else {
+                throw HTTPRequest.notExpectedJSON
+            }
+            self.method = method
+            switch payment["simulate"] {
+            case nil, .null?: simulate = nil
+            case .string(let value)?: simulate = value
+            default: throw HTTPRequest.notExpectedJSON
+            }
+        }
+    }
+
+    /// The bearer token of an `Authorization` header value (`Bearer`, any case), without the
+    /// spaces and tabs around it; `nil` for another scheme.
+    static func bearerToken(_ header: String) -> Substring? {
+        let utf8 = header.utf8
+        guard utf8.count > 7 else { return nil }
+        let scheme = utf8.prefix(7)
+        guard zip(scheme, "bearer ".utf8).allSatisfy({ $1 == 0x20 ? $0 == 0x20 : ($0 | 0x20) == $1 }) else { return nil }
+        var token = Substring(header).dropFirst(7)
+        while let first = token.utf8.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
+        while let last = token.utf8.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
+        return token
     }
 
     /// The bearer admission token: for `eventID`, or for any event when the route names none.
     func admission(_ request: HTTPRequest, eventID: String?) throws -> SignedToken {
-        guard let header = request.headers.first(name: "Authorization"),
-              header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let header = request.headers.first(name: "Authorization"), let token = Self.bearerToken(header) else {
             throw HTTPError(.unauthorized, code: "invalid_token", message: "an admission token is required (Authorization: Bearer)",
                             headers: ["WWW-Authenticate": "Bearer"])
         }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         let now = UInt64(Date().timeIntervalSince1970)
         do {
             if let eventID {
@@ -65,7 +105,7 @@ struct ReservationRoutes: Sendable {
             throw httpError
         }
         guard let body = outcome.body else { return .status(status, headers: headers) }
-        return try .json(body, status: status, headers: headers)
+        return .json(raw: InventoryOutcome.bodyJSON(body), status: status, headers: headers)
     }
 
     func register(on router: inout Router) {
@@ -74,7 +114,7 @@ struct ReservationRoutes: Sendable {
             let event = try request.pathParameters.require("eventId")
             let token = try routes.admission(request, eventID: event)
             let key = try routes.idempotencyKey(request)
-            let body = try request.decodeJSON(ReserveBody.self)
+            let body = try ReserveBody(request)
             let outcome = try await routes.service.reserve(eventID: event, holder: Int64(bitPattern: token.sequence),
                                                            items: body.items, idempotencyKey: key)
             return try routes.response(outcome)
@@ -86,7 +126,7 @@ struct ReservationRoutes: Sendable {
                                                                   holder: Int64(bitPattern: token.sequence)) else {
                 throw HTTPError(.notFound, code: "reservation_not_found", message: "no such reservation")
             }
-            return try .json(body)
+            return .json(raw: InventoryOutcome.bodyJSON(body))
         }
         router.delete("/v1/reservations/{reservationId}") { request, _ in
             let id = try request.pathParameters.require("reservationId")
@@ -98,10 +138,10 @@ struct ReservationRoutes: Sendable {
             let id = try request.pathParameters.require("reservationId")
             let token = try routes.admission(request, eventID: nil)
             let key = try routes.idempotencyKey(request)
-            let body = try request.decodeJSON(ConfirmBody.self)
+            let body = try ConfirmBody(request)
             return try routes.response(try await routes.service.confirm(
                 reservationID: id, eventID: token.eventID, holder: Int64(bitPattern: token.sequence),
-                payment: .init(method: body.payment.method, simulate: body.payment.simulate), idempotencyKey: key))
+                payment: .init(method: body.method, simulate: body.simulate), idempotencyKey: key))
         }
     }
 }
