@@ -53,7 +53,8 @@ final class ReserveConnection: ChannelInboundHandler {
             }
             connector.connect(sourceIndex: index) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Our own requests: no need to validate the headers we write on every request.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(
                         ReserveConnection(plan: plan, token: token, index: index, stats: statsBox.value, acked: acked))
                 }

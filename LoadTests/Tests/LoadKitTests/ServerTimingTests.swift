@@ -13,4 +13,10 @@ import Testing
         #expect(t.durations == ["y": 2])
         #expect(ServerTiming("").durations.isEmpty)
     }
+
+    @Test func spacesQuotesAndCase() {
+        let t = ServerTiming(" lock ; DUR=1.5 ;desc=\"waited\" ,\tbatch;desc=\"3\";dur=0.25,,")
+        #expect(t.durations == ["lock": 1.5, "batch": 0.25])
+        #expect(t.descriptions == ["lock": "waited", "batch": "3"])
+    }
 }
