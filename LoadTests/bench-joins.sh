@@ -24,7 +24,9 @@ PID=$!
 # The bench event's places (hundreds of thousands) are dropped at the end, so runs do not pile up
 # in the shared Redis (memory, AOF rewrites that slow the next run down).
 cleanup() {
+  # Wait for the server to be gone: the next run binds the same port (reuseport would share it).
   kill -TERM $PID 2>/dev/null || true
+  wait $PID 2>/dev/null || true
   redis-cli -u "$WAITROOM_REDIS_URL" --scan --pattern "wr:{$EVENT}:*" | xargs -r redis-cli -u "$WAITROOM_REDIS_URL" unlink >/dev/null || true
   redis-cli -u "$WAITROOM_REDIS_URL" srem wr:events "$EVENT" >/dev/null || true
 }
@@ -39,8 +41,42 @@ echo
 # The same joins from wrk (a C client: it costs the shared cores far less per request than the
 # Swift load client above, so more of them go to the server).
 echo "joins from wrk, same server: POST …/queue, a new userId per request, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s LoadTests/wrk/join.lua "http://127.0.0.1:$PORT/v1/events/$EVENT/queue" -- "run$$" \
-  | grep -E "Requests/sec|Latency|joins \(wrk\)|Non-2xx"
+# CPU time by component over each wrk run, from /proc: the server (supervisor and workers),
+# redis-server (when it is on this machine) and wrk itself.
+# shellcheck disable=SC1091
+source LoadTests/bench-lib.sh
+REDIS_PID=$(redis-cli -u "$WAITROOM_REDIS_URL" info server 2>/dev/null | tr -d '\r' | awk -F: '/^process_id:/ {print $2}')
+[ -n "$REDIS_PID" ] && [ -r "/proc/$REDIS_PID/stat" ] || REDIS_PID=
+server_ticks() { cpu_ticks $PID $(pgrep -P $PID | tr '\n' ' '); }
+redis_ticks() { if [ -n "$REDIS_PID" ]; then cpu_ticks "$REDIS_PID"; else echo 0; fi; }
+TIMEFORMAT='%U %S'
+WORK=$(mktemp -d /tmp/waitroom-bench-joins.XXXXXX)
+# wrk_run NAME ARGS…: runs wrk, keeps its output in $WORK/NAME and the CPU figures in $WORK/NAME.cpu
+wrk_run() {
+  local name=$1 s0 r0
+  shift
+  s0=$(server_ticks); r0=$(redis_ticks)
+  { time wrk "$@" >"$WORK/$name"; } 2>"$WORK/$name.time"
+  echo "$(( $(server_ticks) - s0 )) $(( $(redis_ticks) - r0 )) $(cat "$WORK/$name.time")" >"$WORK/$name.cpu"
+}
+wrk_run joins -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s LoadTests/wrk/join.lua "http://127.0.0.1:$PORT/v1/events/$EVENT/queue" -- "run$$"
+grep -E "Requests/sec|Latency|joins \(wrk\)|Non-2xx" "$WORK/joins"
 echo
 echo "baseline, same server: GET /healthz, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec|Latency"
+wrk_run healthz -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz"
+grep -E "Requests/sec|Latency" "$WORK/healthz"
+echo
+python3 - "$CLK_TCK" "$WORK" "${REDIS_PID:+1}" <<'PY'
+import re, sys
+tck, work, redis = float(sys.argv[1]), sys.argv[2], bool(sys.argv[3])
+print("CPU µs per request (wrk) | server | redis-server | wrk  | total")
+print("-------------------------+--------+--------------+------+------")
+for name, label in (("joins", "POST …/queue (join)"), ("healthz", "GET /healthz")):
+    text = open("%s/%s" % (work, name)).read()
+    n = int(re.search(r"(\d+) requests in", text).group(1))
+    server, red, user, system = open("%s/%s.cpu" % (work, name)).read().split()
+    server, red, client = int(server) / tck, int(red) / tck, float(user) + float(system)
+    us = lambda seconds: "%.1f" % (seconds * 1e6 / n)
+    print("%-24s | %6s | %12s | %4s | %s" % (label, us(server), us(red) if redis else "-", us(client), us(server + red + client)))
+PY
+rm -rf "$WORK"

@@ -56,7 +56,8 @@ final class EdgeServerCore: Sendable {
             withPipeliningAssistance: true,
             withServerUpgrade: nil,
             withErrorHandling: false,
-            withOutboundHeaderValidation: true,
+            // Response heads are checked in `HTTPConnectionHandler.respond` (HTTPHeaderCheck).
+            withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits
         )

@@ -223,11 +223,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             body: body,
             pathParameters: match.parameters
         )
-        var logger = self.core.logger
-        logger[metadataKey: "request.id"] = "\(info.requestID)"
         let requestContext = RequestContext(
             requestID: info.requestID,
-            logger: logger,
+            baseLogger: self.core.logger,
             eventLoop: context.eventLoop,
             remoteAddress: context.channel.remoteAddress,
             routePattern: match.pattern
@@ -239,7 +237,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             do {
                 response = try handler(request, requestContext)
             } catch {
-                self.respond(info, error: error, logger: logger)
+                self.respond(info, error: error, logger: requestContext.logger)
                 return
             }
             self.respond(info, response)
@@ -250,30 +248,30 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             promise.futureResult.assumeIsolated().whenComplete { result in
                 self.pendingTask = nil
-                self.complete(info, result, logger: logger)
+                self.complete(info, result, requestContext: requestContext)
             }
         case .future(let handler):
             let future: EventLoopFuture<HTTPResponse>
             do {
                 future = try handler(request, requestContext)
             } catch {
-                self.respond(info, error: error, logger: logger)
+                self.respond(info, error: error, logger: requestContext.logger)
                 return
             }
             future.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-                self.complete(info, result, logger: logger)
+                self.complete(info, result, requestContext: requestContext)
             }
         }
     }
 
     /// Answers with the outcome of an asynchronous handler, unless the connection went away.
-    private func complete(_ info: RequestInfo, _ result: Result<HTTPResponse, any Error>, logger: Logger) {
+    private func complete(_ info: RequestInfo, _ result: Result<HTTPResponse, any Error>, requestContext: RequestContext) {
         guard case .responding = self.state else { return }
         switch result {
         case .success(let response):
             self.respond(info, response)
         case .failure(let error):
-            self.respond(info, error: error, logger: logger)
+            self.respond(info, error: error, logger: requestContext.logger)
         }
     }
 
@@ -303,6 +301,14 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func respond(_ info: RequestInfo, _ response: HTTPResponse) {
         guard let context = self.context else { return }
+        guard HTTPHeaderCheck.isValid(response.headers) else {
+            // A handler's bug, never the client's: answer 500 rather than write a broken head.
+            self.core.logger.error("response header not valid", metadata: ["request.id": "\(info.requestID)",
+                                                                           "http.target": "\(info.head.uri)"])
+            self.core.metrics.recordError(code: HTTPError.internalError.code)
+            self.respond(info, .error(.internalError))
+            return
+        }
         var info = info
         let version: HTTPVersion = (info.head.version.major == 1 && info.head.version.minor == 0) ? .http1_0 : .http1_1
         var headers = response.headers

@@ -5,12 +5,27 @@ import NIOCore
 public struct RequestContext: Sendable {
     /// The request id: the client's valid `X-Request-Id`, or a generated one; echoed in the response.
     public let requestID: String
-    /// A logger carrying `request.id` metadata.
-    public var logger: Logger
+    /// A logger carrying `request.id` metadata (made when asked for: most requests log
+    /// nothing, and setting metadata copies the handler's metadata on every request).
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "request.id"] = "\(requestID)"
+        return logger
+    }
+    /// The server's logger, without the request's metadata.
+    let baseLogger: Logger
     /// The event loop of the connection (synchronous handlers run on it).
     public let eventLoop: any EventLoop
     /// The client's address, when known.
     public let remoteAddress: SocketAddress?
     /// The pattern of the matched route, e.g. `/v1/events/{eventId}/queue`.
     public let routePattern: String
+
+    init(requestID: String, baseLogger: Logger, eventLoop: any EventLoop, remoteAddress: SocketAddress?, routePattern: String) {
+        self.requestID = requestID
+        self.baseLogger = baseLogger
+        self.eventLoop = eventLoop
+        self.remoteAddress = remoteAddress
+        self.routePattern = routePattern
+    }
 }

@@ -5,6 +5,17 @@ import Testing
 
 @Suite("Pure helpers")
 struct PureTests {
+    @Test func headerCheck() {
+        #expect(HTTPHeaderCheck.isValid(["Content-Type": "application/json", "Server-Timing": "lock;dur=0.2, batch;desc=\"3\"",
+                                         "X-Tab": "a\tb", "X-Obs": "café"]))
+        for (name, value) in [("X-A", "a\r\nb"), ("X-A", "a\nb"), ("X-A", "a\0b"), ("X-A", "a\u{7F}"), ("", "v"),
+                              ("Bad Name", "v"), ("Bad:Name", "v"), ("X\r\nY", "v")] {
+            var headers = HTTPHeaders()
+            headers.add(name: name, value: value)
+            #expect(!HTTPHeaderCheck.isValid(headers), "\(name): \(value)")
+        }
+    }
+
     @Test func pathIDRule() {
         #expect(PathID.isValid("abc-DEF_123"))
         #expect(PathID.isValid(String(repeating: "z", count: 64)))

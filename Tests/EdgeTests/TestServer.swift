@@ -50,6 +50,10 @@ enum TestServer {
             try await Task.sleep(for: .milliseconds(milliseconds))
             return .text("slow done")
         }
+        router.get("/fail/header") { request, _ in
+            // A handler that (wrongly) puts a request value with a line break into a header.
+            .text("split", headers: ["X-Echo": "a\r\nSet-Cookie: " + (request.queryValue("v") ?? "x")])
+        }
         router.get("/fail/convertible") { _, _ in throw DependencyDownError() }
         router.get("/fail/internal") { _, _ in throw SecretInternalError() }
         router.on(.GET, "/fail/sync", .sync { _, _ in throw HTTPError(.conflict, code: "reservation_expired", message: "gone") })
