@@ -751,5 +751,15 @@ public enum InventoryMigrations {
             END
             $f$;
             """),
+
+        // The plan cache chose custom plans for some of `inventory_apply`'s statements (their
+        // array parameters make the generic estimate look dearer), so every batch planned them
+        // again: about a third of the function's CPU for small batches in a profile. The generic
+        // plans are the same index scans (checked with auto_explain on batches of 1 to 64
+        // operations). Measured on two databases side by side, batches of 6 reserves and 6
+        // releases: 3.1 ms of backend CPU per batch before, 2.3 ms after (median of 10 pairs).
+        Migration(version: 6, name: "inventory_apply keeps generic plans", sql: """
+            ALTER FUNCTION inventory_apply(text, text[], jsonb, integer, integer) SET plan_cache_mode = force_generic_plan;
+            """),
     ]
 }
