@@ -16,6 +16,11 @@ LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
 [ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "release builds needed (make release load-build)"; exit 1; }
 # shellcheck disable=SC1091
 if [ -f .local/env ]; then source .local/env; else eval "$(scripts/services.sh env)"; fi
+# A Redis database of its own, emptied first (as the other benchmarks do): in database 0 the
+# workers would also run admission and position tracking for every event earlier runs and tests
+# left there (127 on a developer's machine, which cost the joins about a third of their rate).
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:${WAITROOM_LOCAL_REDIS_PORT:-6391}/8}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "${WAITROOM_LOCAL_REDIS_PORT:-6391}" -n 8 flushdb >/dev/null; fi
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-joins-$$
 WAITROOM_PORT=$PORT WAITROOM_PROCESSES=2 WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \
