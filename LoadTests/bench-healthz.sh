@@ -15,8 +15,11 @@ PORT=${BENCH_PORT:-18580}
 BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 [ -x "$BIN" ] || { echo "no release build at $BIN (make release)"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is not installed (make setup)"; exit 1; }
+# A Redis database of its own, emptied first (the workers track every event of their database).
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:${WAITROOM_LOCAL_REDIS_PORT:-6391}/10}
 # shellcheck disable=SC1091
 source .local/env
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "${WAITROOM_LOCAL_REDIS_PORT:-6391}" -n 10 flushdb >/dev/null || true; fi
 mkdir -p LoadTests/results
 OUT=LoadTests/results/healthz.txt
 : >"$OUT"

@@ -61,6 +61,10 @@ trap cleanup EXIT
 
 # shellcheck source=LoadTests/bench-lib.sh
 source "$ROOT/LoadTests/bench-lib.sh"
+# A Redis database of its own, emptied first: in database 0 the workers would also track every
+# event that tests and earlier runs left there, and count that work in our CPU per message.
+export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:${WAITROOM_LOCAL_REDIS_PORT:-6391}/9}
+if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "${WAITROOM_LOCAL_REDIS_PORT:-6391}" -n 9 flushdb >/dev/null || true; fi
 
 # ---- Nchan ---------------------------------------------------------------------------------------
 NCHAN_PORT=${NCHAN_PORT:-8090}
