@@ -101,8 +101,8 @@ public struct HTTPRequest: Sendable {
             let afterScheme = target[target.index(colon, offsetBy: 3)...]
             target = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
         }
-        if let question = target.firstIndex(of: "?") {
-            return (target[..<question], target[target.index(after: question)...])
+        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            return (target[..<question], target[target.utf8.index(after: question)...])
         }
         return (target, nil)
     }

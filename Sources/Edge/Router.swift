@@ -117,9 +117,23 @@ public struct Router: Sendable {
     /// Finds the route for `method` and `path` (the path without the query string).
     public func match(method: HTTPMethod, path: Substring) -> RouteMatchResult {
         guard path.utf8.first == UInt8(ascii: "/") else { return .notFound }
-        let segments: [Substring] = path.utf8.count == 1
-            ? []
-            : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        // Split at each "/" by bytes: `split` on a Substring walks Characters (grapheme breaking),
+        // about 2 % of a worker's CPU on the join path.
+        var segments: [Substring] = []
+        if path.utf8.count > 1 {
+            segments.reserveCapacity(6)
+            let bytes = path.utf8
+            var start = bytes.index(after: bytes.startIndex)
+            var index = start
+            while index < bytes.endIndex {
+                if bytes[index] == UInt8(ascii: "/") {
+                    segments.append(path[start..<index])
+                    start = bytes.index(after: index)
+                }
+                index = bytes.index(after: index)
+            }
+            segments.append(path[start..<bytes.endIndex])
+        }
 
         var captured: [Substring] = []
         captured.reserveCapacity(4)
