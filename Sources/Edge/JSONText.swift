@@ -3,17 +3,12 @@ import NIOCore
 
 /// Small hand-written JSON output for the hot paths (no encoder round trip).
 public enum JSONText {
-    /// Appends `value` as a quoted JSON string.
-    public static func appendString(_ value: String, to out: inout String) {
-        JSONWriter.appendString(value, to: &out)
-    }
-
     /// `{"error":{"code":...,"message":...}}`, optionally followed by extra raw members.
     static func errorBody(code: String, message: String, extraMembers: String? = nil) -> String {
         var out = "{\"error\":{\"code\":"
-        appendString(code, to: &out)
+        JSONWriter.appendString(code, to: &out)
         out.append(",\"message\":")
-        appendString(message, to: &out)
+        JSONWriter.appendString(message, to: &out)
         out.append("}")
         if let extraMembers {
             out.append(",")
@@ -28,9 +23,9 @@ public enum JSONText {
         var out = "{"
         for (index, member) in members.enumerated() {
             if index > 0 { out.append(",") }
-            appendString(member.0, to: &out)
+            JSONWriter.appendString(member.0, to: &out)
             out.append(":")
-            appendString(member.1, to: &out)
+            JSONWriter.appendString(member.1, to: &out)
         }
         out.append("}")
         return out

@@ -28,4 +28,17 @@ public enum JSONWriter {
         }
         out.append("\"")
     }
+
+    /// Appends `[e1,e2,…]`, each element written by `element`.
+    public static func appendArray<Elements: Sequence>(_ elements: Elements, to out: inout String,
+                                                       _ element: (Elements.Element, inout String) -> Void) {
+        out.append("[")
+        var first = true
+        for value in elements {
+            if !first { out.append(",") }
+            first = false
+            element(value, &out)
+        }
+        out.append("]")
+    }
 }

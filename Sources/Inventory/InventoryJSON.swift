@@ -7,13 +7,9 @@ extension InventoryOperation {
     /// The operations as `inventory_apply` reads them: the members `JSONEncoder` wrote (nil
     /// members left out), in the same order.
     static func jsonArray(_ operations: [InventoryOperation]) -> String {
-        var out = "["
+        var out = ""
         out.reserveCapacity(operations.count * 200)
-        for (i, operation) in operations.enumerated() {
-            if i > 0 { out.append(",") }
-            operation.appendJSON(to: &out)
-        }
-        out.append("]")
+        JSONWriter.appendArray(operations, to: &out) { operation, out in operation.appendJSON(to: &out) }
         return out
     }
 
@@ -22,29 +18,27 @@ extension InventoryOperation {
         out.append(op.rawValue)
         out.append("\",\"holder\":")
         out.append(String(holder))
-        if let key { out.append(",\"key\":"); InventoryJSON.appendString(key, to: &out) }
-        if let hash { out.append(",\"hash\":"); InventoryJSON.appendString(hash, to: &out) }
-        if let id { out.append(",\"id\":"); InventoryJSON.appendString(id, to: &out) }
+        if let key { out.append(",\"key\":"); JSONWriter.appendString(key, to: &out) }
+        if let hash { out.append(",\"hash\":"); JSONWriter.appendString(hash, to: &out) }
+        if let id { out.append(",\"id\":"); JSONWriter.appendString(id, to: &out) }
         if let items {
-            out.append(",\"items\":[")
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(",") }
+            out.append(",\"items\":")
+            JSONWriter.appendArray(items, to: &out) { item, out in
                 out.append("{\"c\":")
-                InventoryJSON.appendString(item.c, to: &out)
+                JSONWriter.appendString(item.c, to: &out)
                 out.append(",\"q\":")
                 out.append(String(item.q))
                 out.append("}")
             }
-            out.append("]")
         }
-        if let reservation { out.append(",\"reservation\":"); InventoryJSON.appendString(reservation, to: &out) }
-        if let orderId { out.append(",\"orderId\":"); InventoryJSON.appendString(orderId, to: &out) }
+        if let reservation { out.append(",\"reservation\":"); JSONWriter.appendString(reservation, to: &out) }
+        if let orderId { out.append(",\"orderId\":"); JSONWriter.appendString(orderId, to: &out) }
         if let payment {
             out.append(",\"payment\":{\"method\":")
-            InventoryJSON.appendString(payment.method, to: &out)
+            JSONWriter.appendString(payment.method, to: &out)
             if let simulate = payment.simulate {
                 out.append(",\"simulate\":")
-                InventoryJSON.appendString(simulate, to: &out)
+                JSONWriter.appendString(simulate, to: &out)
             }
             out.append("}")
         }
@@ -87,30 +81,23 @@ extension InventoryOutcome {
             out.append(name)
             out.append("\":")
         }
-        if let v = body.reservationId { member("reservationId"); InventoryJSON.appendString(v, to: &out) }
-        if let v = body.orderId { member("orderId"); InventoryJSON.appendString(v, to: &out) }
-        if let v = body.status { member("status"); InventoryJSON.appendString(v, to: &out) }
-        if let v = body.expiresAt { member("expiresAt"); InventoryJSON.appendString(v, to: &out) }
+        if let v = body.reservationId { member("reservationId"); JSONWriter.appendString(v, to: &out) }
+        if let v = body.orderId { member("orderId"); JSONWriter.appendString(v, to: &out) }
+        if let v = body.status { member("status"); JSONWriter.appendString(v, to: &out) }
+        if let v = body.expiresAt { member("expiresAt"); JSONWriter.appendString(v, to: &out) }
         if let items = body.items {
             member("items")
-            out.append("[")
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(",") }
+            JSONWriter.appendArray(items, to: &out) { item, out in
                 out.append("{\"ticketClassId\":")
-                InventoryJSON.appendString(item.ticketClassId, to: &out)
+                JSONWriter.appendString(item.ticketClassId, to: &out)
                 out.append(",\"quantity\":")
                 out.append(String(item.quantity))
                 if let seats = item.seats {
-                    out.append(",\"seats\":[")
-                    for (j, seat) in seats.enumerated() {
-                        if j > 0 { out.append(",") }
-                        InventoryJSON.appendString(seat, to: &out)
-                    }
-                    out.append("]")
+                    out.append(",\"seats\":")
+                    JSONWriter.appendArray(seats, to: &out) { seat, out in JSONWriter.appendString(seat, to: &out) }
                 }
                 out.append("}")
             }
-            out.append("]")
         }
         out.append("}")
         return out
@@ -154,6 +141,11 @@ enum InventoryJSON {
         InventoryError(.unexpectedReply, "inventory reply: malformed \(what)")
     }
 
+    /// A reply text the database wrote as JSON; not JSON is an unexpected reply.
+    static func parse(_ text: String) throws(InventoryError) -> JSONValue {
+        do { return try JSONValue.parse(text) } catch { throw malformed("JSON (\(error))") }
+    }
+
     static func optionalString(_ value: JSONValue?) throws(InventoryError) -> String? {
         guard let value, !value.isNull else { return nil }
         guard let string = value.string else { throw malformed("string member") }
@@ -164,9 +156,5 @@ enum InventoryJSON {
         guard let value, !value.isNull else { return nil }
         guard let bool = value.bool else { throw malformed("boolean member") }
         return bool
-    }
-
-    static func appendString(_ value: String, to out: inout String) {
-        JSONWriter.appendString(value, to: &out)
     }
 }

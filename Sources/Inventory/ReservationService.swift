@@ -146,9 +146,7 @@ public final class ReservationService: Sendable {
             FROM reservations r WHERE r.id = $1 AND r.event_id = $2 AND r.holder = $3
             """, [.string(id), .string(eventID), .int(holder)])
         guard let text = try rows.first?.decode(String.self, at: 0) else { return nil }
-        let json: JSONValue
-        do { json = try JSONValue.parse(text) } catch { throw InventoryJSON.malformed("JSON (\(error))") }
-        return try InventoryOutcome.Body(json: json)
+        return try InventoryOutcome.Body(json: InventoryJSON.parse(text))
     }
 
     /// Operations waiting for a batch in this process.
@@ -183,8 +181,7 @@ public final class ReservationService: Sendable {
         var classes: [ClassStock]
 
         init(text: String) throws(InventoryError) {
-            let json: JSONValue
-            do { json = try JSONValue.parse(text) } catch { throw InventoryJSON.malformed("JSON (\(error))") }
+            let json = try InventoryJSON.parse(text)
             guard let wait = json["lockWaitMicros"]?.int64, let results = json["results"]?.array,
                   let classes = json["classes"]?.array else {
                 throw InventoryJSON.malformed("batch reply")

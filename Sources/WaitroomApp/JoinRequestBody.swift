@@ -4,9 +4,11 @@ import NIOCore
 
 /// The body of `POST /v1/events/{eventId}/queue`: `{"userId": "u-123"}`, `userId` optional.
 ///
-/// Read with `FastJSON` (a whole parser, no `Decodable` machinery); what it accepts and refuses
-/// is what `JSONDecoder` accepted and refused for this type, with the same statuses and codes
-/// (checked against the decoder on random bodies in the tests). A repeated `userId`: the last.
+/// Read with `FastJSON` (a whole parser, no `Decodable` machinery). What it accepts, `JSONDecoder`
+/// read the same; what the decoder refused, it refuses with the same status and code; it also
+/// refuses what is not JSON but the decoder let through (a bad escape in a member it skips, a
+/// trailing comma). The tests check this against the decoder on random bodies, which is what
+/// `Decodable` stays for. A repeated `userId`: the last.
 struct JoinRequestBody: Decodable, Sendable {
     var userId: String?
 
@@ -22,7 +24,7 @@ struct JoinRequestBody: Decodable, Sendable {
         do {
             json = try JSONValue.parse(body.readableBytesView)
         } catch {
-            throw HTTPError(.badRequest, code: .invalidJSON, message: "The body is not the JSON expected.")
+            throw HTTPRequest.notExpectedJSON
         }
         let mustBeAnObject = HTTPError(.badRequest, code: .invalidJSON, message: "The body must be an object whose userId is a string.")
         guard case .object = json else { throw mustBeAnObject }

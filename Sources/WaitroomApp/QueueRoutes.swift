@@ -1,4 +1,5 @@
 import Edge
+import FastJSON
 import Foundation
 import Inventory
 import Logging
@@ -66,20 +67,20 @@ struct QueueRoutes: Sendable {
             var out = "{"
             if let ticket {
                 out.append("\"ticket\":")
-                JSONText.appendString(ticket, to: &out)
+                JSONWriter.appendString(ticket, to: &out)
                 out.append(",")
             }
             out.append("\"state\":")
-            JSONText.appendString(state, to: &out)
+            JSONWriter.appendString(state, to: &out)
             out.append(",\"position\":")
             out.append(position.map(String.init) ?? "null")
             out.append(",\"etaSeconds\":")
             out.append(etaSeconds.map(String.init) ?? "null")
             if let admission {
                 out.append(",\"admission\":{\"token\":")
-                JSONText.appendString(admission.token, to: &out)
+                JSONWriter.appendString(admission.token, to: &out)
                 out.append(",\"expiresAt\":")
-                JSONText.appendString(admission.expiresAt, to: &out)
+                JSONWriter.appendString(admission.expiresAt, to: &out)
                 out.append("}")
             }
             out.append("}")

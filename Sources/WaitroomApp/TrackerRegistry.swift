@@ -1,7 +1,7 @@
 import Edge
 import Foundation
-import NIOCore
 import Logging
+import NIOCore
 import Redis
 import ServiceLifecycle
 import Synchronization
