@@ -29,7 +29,9 @@ public enum JSONWriter {
         out.append("\"")
     }
 
-    /// Appends `[e1,e2,…]`, each element written by `element`.
+    /// Appends `[e1,e2,…]`, each element written by `element`. Inlinable: specialised where it
+    /// is called, so a hot path pays no generic dispatch for it.
+    @inlinable
     public static func appendArray<Elements: Sequence>(_ elements: Elements, to out: inout String,
                                                        _ element: (Elements.Element, inout String) -> Void) {
         out.append("[")
