@@ -12,6 +12,15 @@ cpu_ticks() {
   echo "$total"
 }
 
+# Σ CPU ticks of a PostgreSQL cluster: the postmaster $1, its live children, and the children that
+# already ended (pgbench's backends count in the postmaster's cutime and cstime). 0 without $1.
+pg_cluster_ticks() {
+  local pm=$1
+  if [ -z "$pm" ]; then echo 0; return; fi
+  # shellcheck disable=SC2046
+  echo $(( $(cpu_ticks "$pm" $(pgrep -P "$pm") 2>/dev/null) + $(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $14 + $15}') ))
+}
+
 # Σ resident set (KB) of the given pids.
 rss_kb() {
   local total=0 pid

@@ -43,13 +43,7 @@ source LoadTests/bench-lib.sh
 # process under its postmaster, when this is the local cluster: .local/pg/data/postmaster.pid).
 server_pids() { echo "$PID $(pgrep -P "$PID" | tr '\n' ' ')"; }
 PG_POSTMASTER=$(head -1 .local/pg/data/postmaster.pid 2>/dev/null || true)
-pg_pids() { [ -n "$PG_POSTMASTER" ] && echo "$PG_POSTMASTER $(pgrep -P "$PG_POSTMASTER" | tr '\n' ' ')"; }
-# shellcheck disable=SC2046
-# The postmaster's children that ended (pgbench's backends) count in its cutime and cstime.
-pg_ticks() {
-  if [ -z "$PG_POSTMASTER" ]; then echo 0; return; fi
-  echo $(( $(cpu_ticks $(pg_pids) 2>/dev/null) + $(sed 's/.*) //' "/proc/$PG_POSTMASTER/stat" | awk '{print $14 + $15}') ))
-}
+pg_ticks() { pg_cluster_ticks "$PG_POSTMASTER"; }
 admin() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" --data "$3" "http://127.0.0.1:$PORT$2" >/dev/null; }
 admin PUT "/v1/admin/events/$EVENT" '{"name":"reserve bench","ticketClasses":[{"id":"ga","name":"GA","capacity":100000,"priceCents":100}],"admission":{"ratePerSecond":1000,"maxActive":100000,"sessionSeconds":3600}}'
 

@@ -11,6 +11,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck disable=SC1091
+source LoadTests/bench-lib.sh
 SECONDS_EACH=${1:-6}
 shift || true
 SIZES=("$@")
@@ -42,14 +44,7 @@ OPS="(SELECT jsonb_agg(o) FROM (
 printf 'BEGIN;\nSET LOCAL lock_timeout = '"'2000ms'"';\nSELECT length(inventory_apply('"'probe'"', '"'{ga}'"', %s, 600, 0)::text);\nCOMMIT;\n' "$OPS" >"$WORK/apply.sql"
 printf 'BEGIN;\nSET LOCAL lock_timeout = '"'2000ms'"';\nSELECT length(%s::text);\nCOMMIT;\n' "$OPS" >"$WORK/build.sql"
 
-ticks() {
-  local t=0 p s
-  for p in $PM $(pgrep -P "$PM"); do
-    s=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
-    t=$((t + $(echo "$s" | awk '{print $12 + $13}')))
-  done
-  echo $((t + $(sed 's/.*) //' "/proc/$PM/stat" | awk '{print $14 + $15}')))
-}
+ticks() { pg_cluster_ticks "$PM"; }
 # run FILE N -> "transactions cpu-µs-per-transaction"
 run() {
   local t0 t1 out tx

@@ -132,11 +132,10 @@ struct PositionsTrackerTests {
             // A snapshot started before the tick message was read (the leave's departure wakes
             // the tracker too) can see frontier 4 first and note its own time; the tick, read
             // next, replaces that with the admission's time. Wait for it, boundedly.
-            let deadline = ContinuousClock.now + .seconds(5)
-            while tracker.status(order: 4) != .admitted(expiresAtMs: 1_700_000_060_000), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
+            let tickTimeSeen = try await TestSupport.eventually(within: 5) {
+                tracker.status(order: 4) == .admitted(expiresAtMs: 1_700_000_060_000)
             }
-            #expect(tracker.status(order: 4) == .admitted(expiresAtMs: 1_700_000_060_000))
+            #expect(tickTimeSeen, "order 4: \(tracker.status(order: 4))")
             #expect(tracker.status(order: 1) == .admitted(expiresAtMs: 1_700_000_060_000))
             #expect(tracker.status(order: 2) == .departed)
             #expect(tracker.status(order: 5) == .waiting(position: 1, etaSeconds: 1))
