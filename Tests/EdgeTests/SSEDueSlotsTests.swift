@@ -47,6 +47,27 @@ struct SSEDueSlotsTests {
         #expect(slots.isEmpty)
     }
 
+    /// A stream is in a deferred set and a waiting set at once without either seeing the other's
+    /// slot: each lane keeps its own field.
+    @Test func theTwoLanesKeepSeparateSlots() {
+        var deferred = SSEDueSlots(lane: .deferred)
+        var waiting = SSEDueSlots(lane: .waiting)
+        let stream = Self.stream(1)
+        let sendAt = deferred.file(stream, by: Self.base + .milliseconds(900))
+        // Waiting: an earlier deadline than the deferred one, so a shared field would have moved it.
+        let lookAt = waiting.file(stream, by: Self.base + .milliseconds(100))
+        #expect(stream.deferredSlot == sendAt && stream.waitingSlot == lookAt)
+        var due: [SSEStream] = []
+        waiting.takeDue(now: Self.base + .milliseconds(200), into: &due)
+        #expect(due.map(\.key) == [1])
+        #expect(stream.waitingSlot == nil && stream.deferredSlot == sendAt)
+        deferred.takeDue(now: Self.base + .milliseconds(200), into: &due)
+        #expect(due.count == 1)   // not due in the deferred lane yet
+        deferred.takeDue(now: Self.base + .seconds(1), into: &due)
+        #expect(due.count == 2 && stream.deferredSlot == nil)
+        #expect(deferred.isEmpty && waiting.isEmpty)
+    }
+
     @Test func removeAllClearsTheStreams() {
         var slots = SSEDueSlots()
         let streams = (0..<10).map(Self.stream)

@@ -317,6 +317,48 @@ struct SSEHubTests {
         }
     }
 
+    /// A tick finds the streams of newly admitted keys through the per-key index, not a walk:
+    /// every stream of a key open in several tabs is admitted, also after one of them closed, and
+    /// streams of other keys are not (they are not due).
+    @Test func everyStreamOfAnAdmittedKeyIsAdmittedAtOnce() async throws {
+        try await Self.with { hub, positions, _, port, _ in
+            for key in 1...4 { positions.set(key, position: key) }
+            var tabs: [TestConnection] = []
+            for _ in 0..<3 { tabs.append(try await Self.open(port, key: 2)) }
+            let other = try await Self.open(port, key: 3)
+            for connection in tabs + [other] { try await Self.wait(connection) { $0.events.count == 1 } }
+            // The middle tab of key 2 closes: the others stay linked.
+            await tabs[1].close()
+            try await Self.eventuallyStreams(hub, 3)
+            let admitted = SSEStreamUpdate.final(SSEEvent(name: "admitted", data: #"{"token":"t","expiresAt":"2030-01-01T00:00:00Z"}"#))
+            positions.set(2, admitted)
+            hub.update(eventID: "e", urgentKeys: 2...2, resolve: positions.resolver)
+            for tab in [tabs[0], tabs[2]] {
+                let received = try await Self.wait(tab, timeout: .seconds(1)) { $0.ended }
+                #expect(received.events.map(\.event) == ["position", "admitted"])
+            }
+            // Key 3's stream is still open, with its first value only.
+            #expect(await hub.stats().streams == 1)
+            #expect(Self.received(other).events.count == 1 && !Self.received(other).ended)
+            // A range wider than the streams open is looked up by key too (every key in it).
+            positions.set(3, admitted)
+            hub.update(eventID: "e", urgentKeys: 0...1_000_000, resolve: positions.resolver)
+            let last = try await Self.wait(other, timeout: .seconds(1)) { $0.ended }
+            #expect(last.events.map(\.event) == ["position", "admitted"])
+            await other.close()
+            for tab in tabs { await tab.close() }
+        }
+    }
+
+    /// Waits (bounded) until the hub counts `count` open streams.
+    static func eventuallyStreams(_ hub: SSEHub, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await hub.stats().streams != count {
+            guard ContinuousClock.now < deadline else { throw TestClientError(description: "streams never reached \(count)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     @Test func pausedResumedBroadcastAndSoldOutEndsEveryStream() async throws {
         try await Self.with { hub, positions, _, port, _ in
             positions.set(1, position: 1)

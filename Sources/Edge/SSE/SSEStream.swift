@@ -32,8 +32,15 @@ final class SSEStream: @unchecked Sendable {
     var writable = true
     /// A newer value could not be sent because the channel was not writable.
     var pending = false
-    /// The slot of its event's ``SSEDueSlots`` it waits in for its interval to pass, if any.
+    /// The slot of its event's deferred ``SSEDueSlots`` it waits in to be sent, if any.
     var deferredSlot: UInt64?
+    /// The slot of its event's waiting ``SSEDueSlots`` (between two values: looked at again
+    /// when a tick could send it), if any.
+    var waitingSlot: UInt64?
+    /// In its event's list of streams that a tick sends at once (due, or nearly).
+    var ready = false
+    /// The next stream of the same event and key on this loop (a place open in several tabs).
+    var nextWithKey: SSEStream?
     /// Ended (finished or closed): no more writes.
     var ended = false
     /// The socket for direct writes (``HTTPDirectSocket``), -1 when the stream writes through
