@@ -77,7 +77,15 @@ public enum SSEEncoder {
     /// True when `text` holds a CR or LF, the only line ends of the SSE format. A byte scan: the
     /// common case (JSON on one line) must not pay for grapheme breaking on every frame.
     static func hasLineBreak(_ text: String) -> Bool {
-        text.utf8.contains { $0 == 0x0A || $0 == 0x0D }
+        // Native strings are contiguous UTF-8: a loop over the bytes (the generic `contains` over
+        // the UTF-8 view was 2 % of a worker's CPU sending position frames).
+        if let found = text.utf8.withContiguousStorageIfAvailable({ bytes in
+            for byte in bytes where byte == 0x0A || byte == 0x0D { return true }
+            return false
+        }) {
+            return found
+        }
+        return text.utf8.contains { $0 == 0x0A || $0 == 0x0D }
     }
 
     private static func writeLines(prefix: StaticString, _ text: String, into buffer: inout ByteBuffer) {
