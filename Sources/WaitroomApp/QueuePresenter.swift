@@ -42,27 +42,7 @@ enum QueuePresenter {
                     }
                 }
             }
-            func put(_ value: Int64) {
-                if value < 0 {
-                    out[at] = UInt8(ascii: "-")
-                    at += 1
-                }
-                // Count the digits, then write them from the last (division by a constant 10).
-                var magnitude = value.magnitude
-                var digits = 1
-                var rest = magnitude / 10
-                while rest > 0 {
-                    digits += 1
-                    rest /= 10
-                }
-                at += digits
-                var index = at
-                repeat {
-                    index -= 1
-                    out[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
-                    magnitude /= 10
-                } while magnitude > 0
-            }
+            func put(_ value: Int64) { at = DecimalDigits.write(value, into: out, at: at) }
             put("{\"position\":")
             put(Int64(position))
             put(",\"etaSeconds\":")

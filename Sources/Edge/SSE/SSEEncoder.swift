@@ -51,18 +51,8 @@ public enum SSEEncoder {
 
     /// Writes `value` in decimal without making a String.
     static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var n = value
-            var index = raw.count
-            repeat {
-                index -= 1
-                raw[index] = UInt8(truncatingIfNeeded: 0x30 + n % 10)
-                n /= 10
-            } while n > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[index...]))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { raw in
+            DecimalDigits.write(value, into: raw.bindMemory(to: UInt8.self), at: 0)
         }
     }
 

@@ -246,7 +246,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         group.waiting.takeDue(now: now + .nanoseconds(Int64(SSEDueSlots.width)), into: &candidates)
         if let urgentKeys { self.appendStreams(of: urgentKeys, in: group, to: &candidates) }
         self.inSlices(candidates, from: 0, startedAt: now) { streams, now in
-            self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, spreading: true, resolve: group.resolver ?? resolve)
+            self.walk(streams, of: group, now: now, urgentKeys: urgentKeys, ofTick: true, resolve: group.resolver ?? resolve)
         } done: { wrote in
             self.finishWalk(receivedAt: receivedAt, wroteEarlier: wrote)
             self.scheduleDeferred(eventID: eventID, group: group)
@@ -297,25 +297,26 @@ final class SSELoopRegistry: @unchecked Sendable {
         let recent = group.recent
         group.recent.removeAll(keepingCapacity: false)
         let now = NIODeadline.now()
-        self.walk(recent.lazy.filter { !$0.ended }, of: group, now: now, urgentKeys: nil, resolve: resolve)
+        self.walk(recent, of: group, now: now, urgentKeys: nil, resolve: resolve)
         self.finishWalk(receivedAt: nil)
         self.scheduleDeferred(eventID: eventID, group: group)
         self.busyNanoseconds += (NIODeadline.now() - now).nanoseconds
     }
 
-    /// Resolves and sends the streams that are due (or urgent); the others are held back
-    /// (``holdBack(_:in:now:)``, or in a ``refresh(eventID:resolve:)`` ``deferStream(_:in:now:)``).
+    /// Resolves and sends the streams that are due (or urgent). A tick's walk (`ofTick`) holds
+    /// the others back (``holdBack(_:in:now:)``) and counts its due values for spreading; a
+    /// ``refresh(eventID:resolve:)`` defers them (``deferStream(_:in:now:)``).
     /// Every stream a walk does not send or end is filed again (``park(_:in:now:)``), except a
     /// slow reader's, which its writability hook sends and files.
     private func walk(_ streams: some Sequence<SSEStream>, of group: EventStreams, now: NIODeadline,
-                      urgentKeys: ClosedRange<Int>?, spreading: Bool = false, resolve: SSEHub.Resolver) {
+                      urgentKeys: ClosedRange<Int>?, ofTick: Bool = false, resolve: SSEHub.Resolver) {
         let interval = self.pacing.interval
         for stream in streams where !stream.ended {
             let urgent = urgentKeys?.contains(stream.key) ?? false
             let due = now >= stream.dueAt(interval)
             if !urgent && !due {
                 guard stream.writer != nil else { continue }
-                if spreading {
+                if ofTick {
                     self.holdBack(stream, in: group, now: now)
                 } else {
                     self.deferStream(stream, in: group, now: now)
@@ -344,7 +345,7 @@ final class SSELoopRegistry: @unchecked Sendable {
                     stream.pending = true
                     continue
                 }
-                if self.sendLatest(event, to: stream, writer: writer, now: now), spreading {
+                if self.sendLatest(event, to: stream, writer: writer, now: now), ofTick {
                     group.dueSentInWalk += 1
                     if group.dueSentInWalk > group.spreadAfter { stream.phaseDelay = stream.spread(of: interval) }
                 }
@@ -361,13 +362,19 @@ final class SSELoopRegistry: @unchecked Sendable {
         let lookAt = stream.dueAt(self.pacing.interval) - self.configuration.earlyTickWindow
         if lookAt > now {
             if group.waiting.file(stream, by: lookAt) < group.waitTimer.slot { self.scheduleWaiting(group) }
-        } else if !stream.ready {
-            stream.ready = true
-            // Streams that ended while ready stay listed until the next tick; without ticks (a
-            // paused event) the list is compacted when it has grown past twice the streams.
-            if group.ready.count > 2 * group.streams.count + 64 { group.ready.removeAll { !$0.ready || $0.ended } }
-            group.ready.append(stream)
+        } else {
+            self.markReady(stream, in: group)
         }
+    }
+
+    /// Lists a stream for the next tick (once).
+    private func markReady(_ stream: SSEStream, in group: EventStreams) {
+        guard !stream.ready else { return }
+        stream.ready = true
+        // Streams that ended while ready stay listed until the next tick; without ticks (a
+        // paused event) the list is compacted when it has grown past twice the streams.
+        if group.ready.count > 2 * group.streams.count + 64 { group.ready.removeAll { !$0.ready || $0.ended } }
+        group.ready.append(stream)
     }
 
     /// A stream a tick reached before it was due: sent when due (a deferred slot) if that is
@@ -384,23 +391,18 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Appends the streams of `keys` (those open on this loop), by key when there are fewer keys
     /// than streams, otherwise by a look at every key.
     private func appendStreams(of keys: ClosedRange<Int>, in group: EventStreams, to list: inout [SSEStream]) {
+        func appendChain(from first: SSEStream?) {
+            var next = first
+            while let stream = next {
+                list.append(stream)
+                next = stream.nextWithKey
+            }
+        }
         let (span, overflow) = keys.upperBound.subtractingReportingOverflow(keys.lowerBound)
         if !overflow && span < group.byKey.count {
-            for key in keys {
-                var next = group.byKey[key]
-                while let stream = next {
-                    list.append(stream)
-                    next = stream.nextWithKey
-                }
-            }
+            for key in keys { appendChain(from: group.byKey[key]) }
         } else {
-            for (key, first) in group.byKey where keys.contains(key) {
-                var next: SSEStream? = first
-                while let stream = next {
-                    list.append(stream)
-                    next = stream.nextWithKey
-                }
-            }
+            for (key, first) in group.byKey where keys.contains(key) { appendChain(from: first) }
         }
     }
 
@@ -431,10 +433,7 @@ final class SSELoopRegistry: @unchecked Sendable {
             if let tick = group.lastUpdateAt, tick > stream.lastSentAt {
                 self.deferStream(stream, in: group, now: tick)
             }
-            if !stream.ready {
-                stream.ready = true
-                group.ready.append(stream)
-            }
+            self.markReady(stream, in: group)
         }
         self.woken.removeAll(keepingCapacity: true)
         self.scheduleWaiting(group)
