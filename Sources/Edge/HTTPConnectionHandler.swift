@@ -424,6 +424,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         let writer = HTTPBodyStreamWriter(streamHandler: streamHandler, channel: context.channel)
         streamHandler.writer = writer
+        // The stream reads nothing more: its last read's buffer need not stay for the next one.
+        ReceiveBufferRelease.release(of: context.channel)
         stream.start(writer)
     }
 

@@ -65,7 +65,7 @@ enum HTTPDirectSocket {
     }
 
     /// The offset and type of a stored property of a class (its superclasses' included).
-    private static func field(_ name: String, of type: any Any.Type) -> (Int, any Any.Type)? {
+    static func field(_ name: String, of type: any Any.Type) -> (Int, any Any.Type)? {
         guard type is AnyClass else { return nil }
         var result: (Int, any Any.Type)?
         // `.classType` (1 << 0); the static itself is a mutable global to the compiler.
