@@ -22,6 +22,7 @@ struct QueueRoutes: Sendable {
     let limiter: AddressRateLimiter?
     let trustedProxies: TrustedProxies
     let joinBatcher: JoinBatcher
+    let presenceBatcher: PresenceBatcher
     let abandonAfterSeconds: Int
     let logger: Logger
     private let joins = Counter(label: "waitroom_joins_total")
@@ -36,6 +37,7 @@ struct QueueRoutes: Sendable {
         self.keyring = keyring
         self.catalog = catalog
         self.joinBatcher = JoinBatcher(store: store)
+        self.presenceBatcher = PresenceBatcher(store: store, edgeID: trackers.edgeID, logger: logger)
         self.limiter = joinRatePerAddress.map { AddressRateLimiter(ratePerSecond: $0, burst: max(1, $0 * 2)) }
         self.trustedProxies = trustedProxies
         self.abandonAfterSeconds = abandonAfterSeconds
@@ -195,7 +197,7 @@ struct QueueRoutes: Sendable {
             return .json(raw: body.json)
         }
 
-        router.get("/v1/events/{eventId}/queue/{ticket}/stream", ids: .only(["eventId"])) { request, _ in
+        router.get("/v1/events/{eventId}/queue/{ticket}/stream", ids: .only(["eventId"])) { request, context in
             let (event, seq) = try routes.place(request)
             guard let place = try await routes.store.state(event: event, seq: seq) else {
                 throw HTTPError(.notFound, code: "ticket_not_found", message: "no such ticket")
@@ -224,7 +226,7 @@ struct QueueRoutes: Sendable {
                                            initial: .latest(SSEEvent(name: "position", data: "{\"position\":null,\"etaSeconds\":null}")))
             }
             if routes.presence.open(event: event, order: order) {
-                _ = try await routes.store.connect(event: event, order: order, edgeID: routes.trackers.edgeID)
+                _ = try await routes.presenceBatcher.connect(event: event, order: order, on: context.eventLoop).get()
             }
             var stream = routes.hub.stream(eventID: event, key: order, lastEventID: lastEventID,
                                            initial: QueuePresenter.streamUpdate(eventID: event, order: order,
@@ -232,12 +234,12 @@ struct QueueRoutes: Sendable {
                                                                                 tickMicros: routes.trackers.positionTimestamp(tracker)))
             let start = stream.start
             // The close callback lives as long as the stream: it keeps what it needs, not `routes`.
-            let (presence, store, edgeID) = (routes.presence, routes.store, routes.trackers.edgeID)
+            let (presence, batcher, eventLoop) = (routes.presence, routes.presenceBatcher, context.eventLoop)
             stream.start = { writer in
                 start(writer)
                 writer.closeFuture.whenComplete { _ in
                     guard presence.close(event: event, order: order) else { return }
-                    Task { _ = try? await store.disconnect(event: event, order: order, edgeID: edgeID) }
+                    batcher.disconnect(event: event, order: order, on: eventLoop)
                 }
             }
             return .stream(headers: SSEEncoder.headers, stream)

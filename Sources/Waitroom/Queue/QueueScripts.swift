@@ -212,26 +212,33 @@ public enum QueueScripts {
         return {'OK', st, order, position, expiry, soldOut}
         """)
 
-    /// `connect(order, edgeId, now)`: a stream opened on edge `edgeId`; the place cannot be
-    /// abandoned while it stays open (seen = 9e15). Also a heartbeat of the edge.
-    /// Returns 1 when the order waits in line, else 0.
-    public static let connect = script("""
-        local now = now_or_time(ARGV[3])
-        redis.call('ZADD', p .. 'edgehb', fmt(now), ARGV[2])
-        if not redis.call('ZSCORE', p .. 'seen', ARGV[1]) then return 0 end
-        redis.call('ZADD', p .. 'seen', 'XX', '9000000000000000', ARGV[1])
-        redis.call('SADD', p .. 'edge:' .. ARGV[2], ARGV[1])
-        return 1
-        """)
-
-    /// `disconnect(order, edgeId, now)`: the stream closed; abandonment counts from `now`.
-    /// Returns 1 when the order waits in line, else 0.
-    public static let disconnect = script("""
-        local now = now_or_time(ARGV[3])
-        redis.call('SREM', p .. 'edge:' .. ARGV[2], ARGV[1])
-        if not redis.call('ZSCORE', p .. 'seen', ARGV[1]) then return 0 end
-        redis.call('ZADD', p .. 'seen', 'XX', fmt(now), ARGV[1])
-        return 1
+    /// `presence(edgeId, now, op, order, op, order, …)`: the streams of edge process `edgeId`
+    /// that opened (`op` `c`, the first local stream of the order) and closed (`d`, its last), in
+    /// the order they happened, as one call (``PresenceBatcher``). Also that edge's heartbeat. A
+    /// connected order that waits in line is not abandoned while it stays connected; a disconnect
+    /// starts its abandonment clock at `now`. Returns one integer per op: 1 when the order waits in
+    /// line, else 0.
+    public static let presence = script("""
+        local now = now_or_time(ARGV[2])
+        local edge = ARGV[1]
+        local members = p .. 'edge:' .. edge
+        redis.call('ZADD', p .. 'edgehb', fmt(now), edge)
+        local out = {}
+        for i = 3, #ARGV - 1, 2 do
+          local order = ARGV[i + 1]
+          local waiting = redis.call('ZSCORE', p .. 'seen', order)
+          if ARGV[i] == 'c' then
+            if waiting then
+              redis.call('ZADD', p .. 'seen', 'XX', '9000000000000000', order)
+              redis.call('SADD', members, order)
+            end
+          else
+            redis.call('SREM', members, order)
+            if waiting then redis.call('ZADD', p .. 'seen', 'XX', fmt(now), order) end
+          end
+          out[#out + 1] = waiting and 1 or 0
+        end
+        return out
         """)
 
     /// `admit(leaseId, limit)`, the admission tick, fenced: `{'FENCED'}` unless the lease holds
@@ -442,7 +449,7 @@ public enum QueueScripts {
 
     /// Every script, e.g. to `SCRIPT LOAD` them up front.
     public static let all: [RedisScript] = [
-        configure, join, leave, touch, connect, disconnect, admit, sweep, open, lease, renew, release,
+        configure, join, leave, touch, presence, admit, sweep, open, lease, renew, release,
         soldOut, snapshot, stats,
     ]
 }

@@ -129,17 +129,45 @@ public struct QueueStore: Sendable {
     /// A stream for `order` opened on edge process `edgeID` (also that edge's heartbeat). While
     /// it is open the place is not abandoned. Call it for the first local stream of an order
     /// (and again for every local stream after `open`: orders are known only then).
-    /// Returns `true` when the order waits in line.
+    /// Returns `true` when the order waits in line. (The server sends these through
+    /// ``PresenceBatcher``.)
     @discardableResult
     public func connect(event: String, order: Int, edgeID: String, now: Int64? = nil) async throws -> Bool {
-        try await run(QueueScripts.connect, QueueKeys(event: event), [RedisArgument(order), RedisArgument(edgeID), RedisArgument(now ?? 0)]).int == 1
+        try await presenceBatch(event: event, edgeID: edgeID, changes: [.connect(order)], now: now).get()[0]
     }
 
     /// The last local stream for `order` on `edgeID` closed; abandonment counts from `now`.
     @discardableResult
     public func disconnect(event: String, order: Int, edgeID: String, now: Int64? = nil) async throws -> Bool {
-        try await run(QueueScripts.disconnect, QueueKeys(event: event), [RedisArgument(order), RedisArgument(edgeID), RedisArgument(now ?? 0)]).int == 1
+        try await presenceBatch(event: event, edgeID: edgeID, changes: [.disconnect(order)], now: now).get()[0]
     }
+
+    /// Presence changes of edge process `edgeID`, applied in order in one script call: one result
+    /// per change, `true` when that order waits in line. At most ``maxPresenceBatch`` changes.
+    public func presenceBatch(event: String, edgeID: String, changes: [PresenceChange], now: Int64? = nil) -> EventLoopFuture<[Bool]> {
+        precondition(!changes.isEmpty && changes.count <= Self.maxPresenceBatch, "a presence batch has 1...\(Self.maxPresenceBatch) changes")
+        var args: [RedisArgument] = []
+        args.reserveCapacity(2 + 2 * changes.count)
+        args.append(RedisArgument(edgeID))
+        args.append(RedisArgument(now ?? 0))
+        for change in changes {
+            switch change {
+            case .connect(let order): args.append("c"); args.append(RedisArgument(order))
+            case .disconnect(let order): args.append("d"); args.append(RedisArgument(order))
+            }
+        }
+        return client.evalFuture(QueueScripts.presence, keys: [RedisArgument(QueueKeys(event: event).prefix)], args: args)
+            .flatMapThrowing { reply in
+                guard let items = reply.array, items.count == changes.count else { throw Self.unexpected(reply) }
+                return try items.map { item in
+                    guard let flag = item.int else { throw Self.unexpected(reply) }
+                    return flag == 1
+                }
+            }
+    }
+
+    /// The most presence changes one script call takes (two arguments each).
+    public static let maxPresenceBatch = 256
 
     /// Edge `edgeID` is alive (call every few seconds; after 10 s without, its streams count as closed).
     public func heartbeat(event: String, edgeID: String, now: Int64) async throws {
