@@ -3,16 +3,23 @@ import Metrics
 import NIOCore
 import Synchronization
 
+/// A stream-presence change of one edge process: the first local stream of an order opened, or
+/// the last one closed.
+public enum PresenceChange: Hashable, Sendable {
+    case connect(Int)
+    case disconnect(Int)
+}
+
 /// Sends the stream-presence changes of this edge process (``QueueStore/connect(event:order:edgeID:now:)``
 /// and `disconnect`) batched per event, in the order they happened, with at most one script call
-/// per event in flight (``PresenceBatchStateMachine``). A connect is answered when its call
+/// per event in flight (``EventBatchStateMachine``). A connect is answered when its call
 /// completes; a disconnect is not awaited (a failure is logged: the place then looks connected
 /// until the edge's heartbeat lapses, and is abandoned after that).
 public final class PresenceBatcher: Sendable {
     private let store: QueueStore
     private let edgeID: String
     private let logger: Logger
-    private let state: Mutex<PresenceBatchStateMachine<EventLoopPromise<Bool>>>
+    private let state: Mutex<EventBatchStateMachine<PresenceChange, EventLoopPromise<Bool>>>
     /// Script calls made; presence changes / this is the mean batch size.
     private let batches = Counter(label: "waitroom_presence_batches_total")
     private let changes = Counter(label: "waitroom_presence_changes_total")
@@ -21,7 +28,7 @@ public final class PresenceBatcher: Sendable {
         self.store = store
         self.edgeID = edgeID
         self.logger = logger
-        self.state = Mutex(PresenceBatchStateMachine(maxBatch: min(maxBatch, QueueStore.maxPresenceBatch)))
+        self.state = Mutex(EventBatchStateMachine(maxBatch: min(maxBatch, QueueStore.maxPresenceBatch)))
     }
 
     /// The first local stream of `order` opened; the future tells whether the order waits in line.
@@ -38,7 +45,7 @@ public final class PresenceBatcher: Sendable {
 
     private func enqueue(event: String, change: PresenceChange, waiter: EventLoopPromise<Bool>?, on eventLoop: any EventLoop) {
         changes.increment()
-        if state.withLock({ $0.enqueue(event: event, change: change, waiter: waiter) }) {
+        if state.withLock({ $0.enqueue(event: event, item: change, waiter: waiter) }) {
             eventLoop.execute { self.flush() }
         }
     }
@@ -47,10 +54,10 @@ public final class PresenceBatcher: Sendable {
         for batch in state.withLock({ $0.flush() }) { send(batch) }
     }
 
-    private func send(_ batch: PresenceBatchStateMachine<EventLoopPromise<Bool>>.Batch) {
+    private func send(_ batch: EventBatchStateMachine<PresenceChange, EventLoopPromise<Bool>>.Batch) {
         batches.increment()
         let entries = batch.entries
-        store.presenceBatch(event: batch.event, edgeID: edgeID, changes: entries.map(\.change)).whenComplete { result in
+        store.presenceBatch(event: batch.event, edgeID: edgeID, changes: entries.map(\.item)).whenComplete { result in
             switch result {
             case .success(let waiting):
                 for (entry, flag) in zip(entries, waiting) { entry.waiter?.succeed(flag) }
