@@ -123,13 +123,19 @@ measure() {
     --source-addresses "$SOURCE_ADDRESSES" --rate "$RAMP_RATE" --hold "$hold" --max-duration $(( hold + 300 )) \
     --status-file "$status" --quiet >"$WORK/client-$name.txt" 2>"$WORK/client-$name.err" &
   CLIENT_PID=$!
-  # Wait for everyone to be connected (bounded).
-  local open=0 waited=0
+  # Wait for everyone to be connected or, once every connect was started, for 5 s without
+  # progress (bounded either way): a stream that failed to open must not hold the window back
+  # until the client's own hold time is over.
+  local open=0 attempted=0 best=0 since=0 waited=0 line
   while [ "$waited" -lt $(( ramp_s * 3 + 120 )) ]; do
     sleep 1; waited=$((waited + 1))
     [ -s "$status" ] || continue
-    open=$(status_field "$status" "d['snapshot']['open']")
+    line=$(status_field "$status" "d['snapshot']['open'], d['snapshot']['attempted']" 2>/dev/null) || continue
+    read -r open attempted <<<"$line"
     [ "$open" -ge "$SUBSCRIBERS" ] && break
+    [ "$attempted" -ge "$SUBSCRIBERS" ] || continue
+    if [ "$open" -gt "$best" ]; then best=$open; since=0; else since=$((since + 1)); fi
+    [ "$since" -ge 5 ] && { echo "$name: ramp stalled at $open open streams" >>"$OUT"; break; }
   done
   sleep "$SETTLE"
   open=$(status_field "$status" "d['snapshot']['open']")
