@@ -317,6 +317,23 @@ struct SSEHubTests {
         }
     }
 
+    /// A stream that is ready (due) when a tick admits its key is in that walk twice, once from
+    /// the ready list and once through the key index: it gets its final event once.
+    @Test func aStreamBothReadyAndAdmittedGetsItsFinalOnce() async throws {
+        try await Self.with { hub, positions, _, port, _ in
+            positions.set(5, position: 5)
+            let connection = try await Self.open(port, key: 5)
+            try await Self.wait(connection) { $0.events.count == 1 }
+            // A second and more without a tick: its waiting slot ends and it is ready.
+            try await Task.sleep(for: .milliseconds(1_200))
+            positions.set(5, .final(SSEEvent(name: "admitted", data: #"{"token":"t","expiresAt":"2030-01-01T00:00:00Z"}"#)))
+            hub.update(eventID: "e", urgentKeys: 5...5, resolve: positions.resolver)
+            let received = try await Self.wait(connection, timeout: .seconds(1)) { $0.ended }
+            #expect(received.events.map(\.event) == ["position", "admitted"])
+            await connection.close()
+        }
+    }
+
     /// A tick finds the streams of newly admitted keys through the per-key index, not a walk:
     /// every stream of a key open in several tabs is admitted, also after one of them closed, and
     /// streams of other keys are not (they are not due).

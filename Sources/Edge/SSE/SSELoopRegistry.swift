@@ -578,6 +578,8 @@ final class SSELoopRegistry: @unchecked Sendable {
 
     /// Writes a final event (unflushed); the stream ends after the walk's flush.
     private func sendFinal(_ event: SSEEvent, to stream: SSEStream, writer: HTTPBodyStreamWriter) {
+        guard !stream.finalWritten else { return }
+        stream.finalWritten = true
         _ = self.emit(to: stream, writer: writer, capacity: 64 + event.data.utf8.count, flush: false) { buffer in
             self.encode(event, for: stream, into: &buffer)
         }

@@ -43,6 +43,9 @@ final class SSEStream: @unchecked Sendable {
     var nextWithKey: SSEStream?
     /// Ended (finished or closed): no more writes.
     var ended = false
+    /// Its final event is written and it ends when the walk's slice does: a second visit in the
+    /// same walk (it was ready and its key was admitted too) must not write the final again.
+    var finalWritten = false
     /// The socket for direct writes (``HTTPDirectSocket``), -1 when the stream writes through
     /// NIO; reset the moment the channel closes.
     var descriptor: Int32 = -1
