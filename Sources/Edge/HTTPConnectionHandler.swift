@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import Waitroom
 
 /// Serves the requests of one connection: limits, routing, handler dispatch, error answers,
 /// keep-alive. Last in the pipeline, behind NIO's `HTTPServerPipelineHandler`, which hands over
@@ -38,6 +39,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var context: ChannelHandlerContext?
     private var pendingTask: Task<Void, Never>?
     private var lastStreamID: UInt64 = 0
+
+    /// Runs the connection's async handlers on its event loop (made on first use).
+    private var loopExecutor: EventLoopTaskExecutor?
+
+    private func taskExecutor(on eventLoop: any EventLoop) -> EventLoopTaskExecutor {
+        if let executor = self.loopExecutor { return executor }
+        let executor = EventLoopTaskExecutor(eventLoop: eventLoop)
+        self.loopExecutor = executor
+        return executor
+    }
 
     init(core: EdgeServerCore) {
         self.core = core
@@ -243,8 +254,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             self.respond(info, response)
         case .async(let handler):
             let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
-            self.pendingTask = promise.completeWithTask {
-                try await handler(request, requestContext)
+            self.pendingTask = Task(executorPreference: self.taskExecutor(on: context.eventLoop)) {
+                do {
+                    promise.succeed(try await handler(request, requestContext))
+                } catch {
+                    promise.fail(error)
+                }
             }
             promise.futureResult.assumeIsolated().whenComplete { result in
                 self.pendingTask = nil
