@@ -20,9 +20,7 @@ enum ReceiveBufferRelease {
     /// Empties `channel`'s receive pool. Call on the channel's event loop, outside its read.
     @discardableResult
     static func release(of channel: any Channel) -> Bool {
-        guard let offset = Self.offset(in: type(of: channel)) else { return false }
-        let object = Unmanaged.passUnretained(channel as AnyObject).toOpaque()
-        let pool = (object + offset).assumingMemoryBound(to: NIOPooledRecvBufferAllocator.self)
+        guard let pool = Self.pool(of: channel) else { return false }
         guard pool.pointee.count > 0 else { return true }
         pool.pointee = NIOPooledRecvBufferAllocator(capacity: pool.pointee.capacity, recvAllocator: pool.pointee.recvAllocator)
         return true
@@ -31,9 +29,14 @@ enum ReceiveBufferRelease {
     /// The number of buffers `channel`'s receive pool holds (for tests), or nil when the pool
     /// cannot be found.
     static func pooledBuffers(of channel: any Channel) -> Int? {
+        Self.pool(of: channel)?.pointee.count
+    }
+
+    /// The channel's receive pool, in place.
+    private static func pool(of channel: any Channel) -> UnsafeMutablePointer<NIOPooledRecvBufferAllocator>? {
         guard let offset = Self.offset(in: type(of: channel)) else { return nil }
         let object = Unmanaged.passUnretained(channel as AnyObject).toOpaque()
-        return (object + offset).assumingMemoryBound(to: NIOPooledRecvBufferAllocator.self).pointee.count
+        return (object + offset).assumingMemoryBound(to: NIOPooledRecvBufferAllocator.self)
     }
 
     private static func offset(in channelType: any Channel.Type) -> Int? {

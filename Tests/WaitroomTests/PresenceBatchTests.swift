@@ -21,12 +21,23 @@ struct PresenceBatchTests {
         return Set((reply.array ?? []).compactMap(\.string))
     }
 
-    @Test func oneCallAppliesItsChangesInOrder() async throws {
+    /// A client, its store and a configured event of the calling test's own.
+    private func configuredEvent(_ name: String = #function) async throws -> (RedisClient, QueueStore, String) {
         let client = try await TestSupport.client()
         let store = QueueStore(client: client)
-        let event = TestSupport.eventID()
+        let event = TestSupport.eventID(name)
+        do {
+            try await store.configure(event: event, settings: QueueSettings(ratePerSecond: 1, maxActive: 0, sessionSeconds: 60))
+        } catch {
+            await client.close()
+            throw error
+        }
+        return (client, store, event)
+    }
+
+    @Test func oneCallAppliesItsChangesInOrder() async throws {
+        let (client, store, event) = try await configuredEvent()
         defer { Task { await TestSupport.cleanUp(event, client: client); await client.close() } }
-        try await store.configure(event: event, settings: QueueSettings(ratePerSecond: 1, maxActive: 0, sessionSeconds: 60))
         let t: Int64 = 1_000_000_000
         for _ in 1...3 { _ = try await store.join(event: event, now: t) }
         let waiting = try await store.presenceBatch(
@@ -47,11 +58,8 @@ struct PresenceBatchTests {
     }
 
     @Test func theBatcherKeepsTheOrderOfABurstAcrossCalls() async throws {
-        let client = try await TestSupport.client()
-        let store = QueueStore(client: client)
-        let event = TestSupport.eventID()
+        let (client, store, event) = try await configuredEvent()
         defer { Task { await TestSupport.cleanUp(event, client: client); await client.close() } }
-        try await store.configure(event: event, settings: QueueSettings(ratePerSecond: 1, maxActive: 0, sessionSeconds: 60))
         _ = try await TestSupport.joinMany(store, event: event, count: 40)
         // Batches of 8 at most: the burst below takes many calls, each after the one before.
         let batcher = PresenceBatcher(store: store, edgeID: "edge-b", logger: TestSupport.logger, maxBatch: 8)

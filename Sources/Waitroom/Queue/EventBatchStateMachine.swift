@@ -70,23 +70,27 @@ public struct EventBatchStateMachine<Item, Waiter> {
     /// The event's call completed (either way): the next batch of it to send, if requests came
     /// meanwhile.
     public mutating func completed(event: String) -> Batch? {
-        guard var queue = queues[event] else { return nil }
+        guard var queue = queues.removeValue(forKey: event) else { return nil }
         queue.inFlight = false
-        if queue.pending.isEmpty {
-            queues[event] = nil
-            return nil
-        }
+        if queue.pending.isEmpty { return nil }
         queues[event] = queue
         return takeBatch(of: event)
     }
 
+    /// Takes the event's next batch (at most `maxBatch`) and marks its call in flight. The queue
+    /// is taken out of the dictionary while it changes, so its array is never copied.
     private mutating func takeBatch(of event: String) -> Batch? {
-        guard var queue = queues[event], !queue.pending.isEmpty, !queue.inFlight else { return nil }
-        let count = min(maxBatch, queue.pending.count)
-        let entries = Array(queue.pending.prefix(count))
-        queue.pending.removeFirst(count)
+        guard var queue = queues.removeValue(forKey: event) else { return nil }
+        defer { queues[event] = queue }
+        guard !queue.pending.isEmpty, !queue.inFlight else { return nil }
+        var entries: [Entry] = []
+        if queue.pending.count <= maxBatch {
+            swap(&entries, &queue.pending)
+        } else {
+            entries = Array(queue.pending.prefix(maxBatch))
+            queue.pending.removeFirst(maxBatch)
+        }
         queue.inFlight = true
-        queues[event] = queue
         return Batch(event: event, entries: entries)
     }
 }
