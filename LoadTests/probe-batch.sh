@@ -8,6 +8,9 @@
 # it on an otherwise idle local cluster. Loopback only; bounded duration.
 #
 #   LoadTests/probe-batch.sh [seconds-per-size] [sizes…]     (defaults: 6, sizes 1 11 32)
+#
+# PROBE_SQL=file: SQL run on the probe database after the migrations (to try a schema or function
+# change before it becomes a migration: run once without and once with it).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -29,6 +32,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 psql -q -d postgres -c "DROP DATABASE IF EXISTS waitroom_probe" -c "CREATE DATABASE waitroom_probe" 2>/dev/null
 WAITROOM_DATABASE_URL=postgres://waitroom@127.0.0.1:$PG_PORT/waitroom_probe "$BIN" migrate >/dev/null 2>&1
+if [ -n "${PROBE_SQL:-}" ]; then psql -q -v ON_ERROR_STOP=1 -d waitroom_probe -f "$PROBE_SQL" >/dev/null; fi
 psql -q -d waitroom_probe -c "INSERT INTO events (id, name, rate_per_second, max_active, session_seconds) VALUES ('probe', 'probe', 10, 10, 60)" \
   -c "INSERT INTO ticket_classes (event_id, id, name, price_cents, capacity) VALUES ('probe', 'ga', 'GA', 100, 2000000000)"
 

@@ -252,8 +252,9 @@ public final class ReservationService: Sendable {
         Crypto.hex(Crypto.sha256(Array(canonical.utf8)))
     }
 
-    /// 128 random bits, base64url: unguessable, and a valid path id.
+    /// A time prefix and 128 random bits (`TimeOrderedID`): unguessable, a valid path id, and
+    /// in creation order in the indexes.
     static func newID(prefix: String) -> String {
-        prefix + Base64URL.encode(Crypto.randomBytes(16))
+        TimeOrderedID.make(prefix: prefix)
     }
 }
