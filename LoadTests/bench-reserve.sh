@@ -6,12 +6,15 @@
 #   BEGIN; SELECT … FOR UPDATE; UPDATE; INSERT; COMMIT
 # on one row. Prints both, and the ratio. Loopback only; bounded duration.
 #
-#   LoadTests/bench-reserve.sh [seconds] [clients]
+#   LoadTests/bench-reserve.sh [seconds] [clients]          ROUNDS=3 LoadTests/bench-reserve.sh (medians)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 DURATION=${1:-10}
 CLIENTS=${2:-64}
+# ROUNDS=N: N rounds of (waitroom, then pgbench), each round's tables, and the medians over rounds.
+ROUNDS=${ROUNDS:-1}
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 10 ] && [ "$DURATION" -le 120 ] || { echo "ROUNDS 1-10, at most 120 s" >&2; exit 2; }
 PORT=${BENCH_PORT:-18597}
 BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
@@ -50,15 +53,6 @@ admin PUT "/v1/admin/events/$EVENT" '{"name":"reserve bench","ticketClasses":[{"
 # One admission per client, through the real queue.
 LoadTests/admissions.py "http://127.0.0.1:$PORT" "$EVENT" "$CLIENTS" bench >"$WORK/tokens"
 
-echo "waitroom: $CLIENTS clients, reserve 1 + release, ${DURATION}s (server: 2 workers, release build)"
-# shellcheck disable=SC2046
-S0=$(cpu_ticks $(server_pids)); P0=$(pg_ticks)
-TIMEFORMAT='%U %S'
-{ time "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
-  --duration "$DURATION" --summary-file "$WORK/waitroom.json" 2>/dev/null | tail -n +2; } 2>"$WORK/client-time"
-# shellcheck disable=SC2046
-S1=$(cpu_ticks $(server_pids)); P1=$(pg_ticks)
-
 # pgbench: the same PostgreSQL, its own database, one hot row.
 psql -qAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'waitroom_bench'" | grep -q 1 \
   || psql -q -d postgres -c "CREATE DATABASE waitroom_bench" >/dev/null
@@ -77,49 +71,101 @@ UPDATE bench_classes SET held = held + 1 WHERE id = 1;
 INSERT INTO bench_holds (class_id, quantity) VALUES (1, 1);
 COMMIT;
 SQL
-echo
-echo "pgbench: $CLIENTS clients, the five-statement transaction on one row, ${DURATION}s"
-Q0=$(pg_ticks)
-{ time (cd "$WORK" && pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -f pgbench.sql -l --log-prefix=pgb waitroom_bench >"$WORK/pgbench.out" 2>&1) \
-  || { cat "$WORK/pgbench.out"; exit 1; }; } 2>"$WORK/pgbench-time"
-Q1=$(pg_ticks)
-PG_TPS=$(grep -E "^tps = " "$WORK/pgbench.out" | head -1 | awk '{print $3}')
-cat "$WORK"/pgb.* | awk '{print $3}' | sort -n >"$WORK/pg-latency"
-PG_N=$(wc -l <"$WORK/pg-latency")
-pct() { awk -v p="$1" -v n="$PG_N" 'NR == int((n - 1) * p / 100) + 1 { printf "%.2f", $1 / 1000; exit }' "$WORK/pg-latency"; }
-PG_P50=$(pct 50); PG_P99=$(pct 99)
 
-read -r W_RATE W_P50 W_P99 W_LOCK50 W_LOCK99 W_BATCH < <(python3 -c '
+TIMEFORMAT='%U %S'
+# waitroom_round R: the HTTP clients for DURATION; the summary in $WORK/waitroom-R.json, the CPU
+# ticks of the server and of PostgreSQL in $WORK/waitroom-R.cpu, the client's in $WORK/client-R.time.
+waitroom_round() {
+  local r=$1 s0 p0 s1 p1
+  echo "waitroom: $CLIENTS clients, reserve 1 + release, ${DURATION}s (server: 2 workers, release build)"
+  # shellcheck disable=SC2046
+  s0=$(cpu_ticks $(server_pids)); p0=$(pg_ticks)
+  { time "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
+    --duration "$DURATION" --summary-file "$WORK/waitroom-$r.json" 2>/dev/null | tail -n +2; } 2>"$WORK/client-$r.time"
+  # shellcheck disable=SC2046
+  s1=$(cpu_ticks $(server_pids)); p1=$(pg_ticks)
+  echo "$((s1 - s0)) $((p1 - p0))" >"$WORK/waitroom-$r.cpu"
+}
+# pgbench_round R: pgbench for DURATION; its output in $WORK/pgbench-R.out, latencies (ms, sorted)
+# in $WORK/pg-latency-R, PostgreSQL's CPU ticks in $WORK/pgbench-R.cpu, pgbench's in $WORK/pgbench-R.time.
+pgbench_round() {
+  local r=$1 q0 q1
+  echo
+  echo "pgbench: $CLIENTS clients, the five-statement transaction on one row, ${DURATION}s"
+  mkdir -p "$WORK/pgb-$r"
+  q0=$(pg_ticks)
+  { time (cd "$WORK/pgb-$r" && pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -f ../pgbench.sql -l --log-prefix=pgb waitroom_bench \
+          >"$WORK/pgbench-$r.out" 2>&1) || { cat "$WORK/pgbench-$r.out"; exit 1; }; } 2>"$WORK/pgbench-$r.time"
+  q1=$(pg_ticks)
+  echo "$((q1 - q0))" >"$WORK/pgbench-$r.cpu"
+  cat "$WORK/pgb-$r"/pgb.* | awk '{print $3 / 1000}' | sort -n >"$WORK/pg-latency-$r"
+}
+# report R: the round's tables (holds/s, latency, lock wait, batch; CPU per reservation by component)
+# and one line "ratio waitroom-rate pgbench-tps server-us pg-us client-us pgbench-pg-us" in $WORK/round-R.
+report() {
+  python3 - "$1" "$WORK" "$CLIENTS" "$DURATION" "$CLK_TCK" "${PG_POSTMASTER:-}" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1]))
-print("%.1f %.2f %.2f %.2f %.2f %.1f" % (s["reservationsPerSecond"], s["reserveP50Ms"], s["reserveP99Ms"],
-                                         s["lockWaitP50Ms"], s["lockWaitP99Ms"], s["meanBatch"]))' "$WORK/waitroom.json")
-echo
-printf '%-34s | %12s | %8s | %8s | %13s | %13s | %10s\n' "system ($CLIENTS clients, ${DURATION}s)" "holds/s" "p50 ms" "p99 ms" "lock wait p50" "lock wait p99" "mean batch"
-printf '%-34s-+-%12s-+-%8s-+-%8s-+-%13s-+-%13s-+-%10s\n' "----------------------------------" "------------" "--------" "--------" "-------------" "-------------" "----------"
-printf '%-34s | %12s | %8s | %8s | %13s | %13s | %10s\n' "pgbench 5-statement transaction" "$PG_TPS" "$PG_P50" "$PG_P99" "-" "-" "1"
-printf '%-34s | %12s | %8s | %8s | %13s | %13s | %10s\n' "waitroom HTTP reserve (+ release)" "$W_RATE" "$W_P50" "$W_P99" "$W_LOCK50" "$W_LOCK99" "$W_BATCH"
-echo
-python3 -c 'import sys; print("ratio waitroom / pgbench: %.2fx (goal: at least 5x)" % (float(sys.argv[1]) / float(sys.argv[2])))' "$W_RATE" "$PG_TPS"
-
-# CPU per reservation by component: steadier than the rates on a shared machine.
-W_N=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reservations"])' "$WORK/waitroom.json")
-PG_TX=$(grep -E "^number of transactions actually processed" "$WORK/pgbench.out" | awk -F': ' '{print $2}' | cut -d/ -f1)
-python3 - "$CLK_TCK" "$W_N" "$((S1 - S0))" "$((P1 - P0))" "$(cat "$WORK/client-time")" "${PG_TX:-0}" "$((Q1 - Q0))" "$(cat "$WORK/pgbench-time")" "${PG_POSTMASTER:-}" <<'PY'
-import sys
-tck, n = float(sys.argv[1]), int(sys.argv[2])
-server, pg = int(sys.argv[3]) / tck, int(sys.argv[4]) / tck
-client = sum(float(x) for x in sys.argv[5].split())
-pg_tx, pg_pg = int(sys.argv[6]), int(sys.argv[7]) / tck
-pgbench = sum(float(x) for x in sys.argv[8].split())
-local = bool(sys.argv[9])
-us = lambda seconds, count: "%.0f" % (seconds * 1e6 / count) if count else "-"
+r, work, clients, duration, tck, local = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), bool(sys.argv[6])
+w = json.load(open(f"{work}/waitroom-{r}.json"))
+out = open(f"{work}/pgbench-{r}.out").read()
+tps = float(next(l.split()[2] for l in out.splitlines() if l.startswith("tps = ")))
+pg_tx = int(next(l.split(": ")[1].split("/")[0] for l in out.splitlines() if l.startswith("number of transactions actually processed")))
+lat = [float(x) for x in open(f"{work}/pg-latency-{r}")]
+pct = lambda p: "%.2f" % lat[int((len(lat) - 1) * p / 100)] if lat else "-"
+row = "%-34s | %12s | %8s | %8s | %13s | %13s | %10s"
+print()
+print(row % (f"system ({clients} clients, {duration}s)", "holds/s", "p50 ms", "p99 ms", "lock wait p50", "lock wait p99", "mean batch"))
+print("-" * 35 + "+" + "-" * 14 + "+" + "-" * 10 + "+" + "-" * 10 + "+" + "-" * 15 + "+" + "-" * 15 + "+" + "-" * 11)
+print(row % ("pgbench 5-statement transaction", "%.1f" % tps, pct(50), pct(99), "-", "-", "1"))
+print(row % ("waitroom HTTP reserve (+ release)", "%.1f" % w["reservationsPerSecond"], "%.2f" % w["reserveP50Ms"],
+             "%.2f" % w["reserveP99Ms"], "%.2f" % w["lockWaitP50Ms"], "%.2f" % w["lockWaitP99Ms"], "%.1f" % w["meanBatch"]))
+ratio = w["reservationsPerSecond"] / tps
+print()
+print("ratio waitroom / pgbench: %.2fx (goal: at least 5x)" % ratio)
+n = w["reservations"]
+server_ticks, pg_ticks = (int(x) for x in open(f"{work}/waitroom-{r}.cpu").read().split())
+server, pg = server_ticks / tck, pg_ticks / tck
+client = sum(float(x) for x in open(f"{work}/client-{r}.time").read().split())
+pg_pg = int(open(f"{work}/pgbench-{r}.cpu").read()) / tck
+pgbench = sum(float(x) for x in open(f"{work}/pgbench-{r}.time").read().split())
+us = lambda seconds, count: seconds * 1e6 / count if count else float("nan")
+f = lambda v: "-" if v != v else "%.0f" % v
 print()
 print("CPU µs per reservation   | server (HTTP + combiner) | PostgreSQL | client | total")
 print("-------------------------+--------------------------+------------+--------+------")
-pgw = us(pg, n) if local else "-"
-print("waitroom (reserve+release)| %24s | %10s | %6s | %s" % (us(server, n), pgw, us(client, n), us(server + (pg if local else 0) + client, n)))
-pgb = us(pg_pg, pg_tx) if local else "-"
-print("pgbench (one transaction) | %24s | %10s | %6s | %s" % ("-", pgb, us(pgbench, pg_tx), us((pg_pg if local else 0) + pgbench, pg_tx)))
+pgw = us(pg, n) if local else float("nan")
+print("waitroom (reserve+release)| %24s | %10s | %6s | %s" % (f(us(server, n)), f(pgw), f(us(client, n)),
+                                                          f(us(server + (pg if local else 0) + client, n))))
+pgb = us(pg_pg, pg_tx) if local else float("nan")
+print("pgbench (one transaction) | %24s | %10s | %6s | %s" % ("-", f(pgb), f(us(pgbench, pg_tx)),
+                                                          f(us((pg_pg if local else 0) + pgbench, pg_tx))))
+open(f"{work}/round-{r}", "w").write("%.3f %.1f %.1f %s %s %s %s\n" % (
+    ratio, w["reservationsPerSecond"], tps, f(us(server, n)), f(pgw), f(us(client, n)), f(pgb)))
 PY
+}
+
+for r in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && { echo; echo "== round $r of $ROUNDS"; }
+  waitroom_round "$r"
+  pgbench_round "$r"
+  report "$r"
+done
+if [ "$ROUNDS" -gt 1 ]; then
+  # The machine is shared: rates drift between rounds, so each round pairs its two runs, and the
+  # summary is the median over rounds.
+  python3 - "$WORK" "$ROUNDS" <<'PY'
+import statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+rows = [open(f"{work}/round-{r}").read().split() for r in range(1, rounds + 1)]
+print()
+print("round | waitroom holds/s | pgbench tps | ratio | server / PostgreSQL / client CPU µs per reservation | pgbench PostgreSQL µs/tx")
+print("------+------------------+-------------+-------+------------------------------------------------------+-------------------------")
+for i, (ratio, rate, tps, server, pg, client, pgb) in enumerate(rows, 1):
+    print("%5d | %16s | %11s | %4.2fx | %52s | %23s" % (i, rate, tps, float(ratio), f"{server} / {pg} / {client}", pgb))
+med = lambda k: statistics.median(float(row[k]) for row in rows if row[k] != "-") if any(row[k] != "-" for row in rows) else float("nan")
+print()
+print("median over %d rounds: ratio %.2fx (goal: at least 5x); holds/s %.1f against pgbench %.1f; "
+      "CPU µs per reservation: server %.0f, PostgreSQL %.0f, client %.0f" % (rounds, med(0), med(1), med(2), med(3), med(4), med(5)))
+PY
+fi
 "$BIN" check --event "$EVENT" | tail -n 1
