@@ -4,12 +4,15 @@
 # (LoadTests/wrk/join.lua), with `GET /healthz` in the same run as the baseline of what the edge
 # does without the queue. Loopback only; bounded duration.
 #
-#   LoadTests/bench-joins.sh [seconds] [connections]
+#   LoadTests/bench-joins.sh [seconds] [connections]        ROUNDS=3 LoadTests/bench-joins.sh (medians)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 DURATION=${1:-10}
 CONNECTIONS=${2:-64}
+# ROUNDS=N: the wrk part (joins, then healthz) N times, each round's figures and the medians.
+ROUNDS=${ROUNDS:-1}
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 10 ] && [ "$DURATION" -le 120 ] || { echo "ROUNDS 1-10, at most 120 s" >&2; exit 2; }
 PORT=${BENCH_PORT:-18595}
 BIN=${WAITROOMD:-$ROOT/.build/release/waitroomd}
 LOAD=${WAITROOM_LOAD:-$ROOT/.build/release/waitroom-load}
@@ -64,24 +67,38 @@ wrk_run() {
   { time wrk "$@" >"$WORK/$name"; } 2>"$WORK/$name.time"
   echo "$(( $(server_ticks) - s0 )) $(( $(redis_ticks) - r0 )) $(cat "$WORK/$name.time")" >"$WORK/$name.cpu"
 }
-wrk_run joins -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s LoadTests/wrk/join.lua "http://127.0.0.1:$PORT/v1/events/$EVENT/queue" -- "run$$"
-grep -E "Requests/sec|Latency|joins \(wrk\)|Non-2xx" "$WORK/joins"
+for r in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && { echo; echo "== wrk round $r of $ROUNDS"; }
+  wrk_run "joins-$r" -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s LoadTests/wrk/join.lua "http://127.0.0.1:$PORT/v1/events/$EVENT/queue" -- "run$$-$r"
+  grep -E "Requests/sec|Latency|joins \(wrk\)|Non-2xx" "$WORK/joins-$r"
+  echo
+  echo "baseline, same server: GET /healthz, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+  wrk_run "healthz-$r" -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz"
+  grep -E "Requests/sec|Latency" "$WORK/healthz-$r"
+done
 echo
-echo "baseline, same server: GET /healthz, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
-wrk_run healthz -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz"
-grep -E "Requests/sec|Latency" "$WORK/healthz"
-echo
-python3 - "$CLK_TCK" "$WORK" "${REDIS_PID:+1}" <<'PY'
-import re, sys
-tck, work, redis = float(sys.argv[1]), sys.argv[2], bool(sys.argv[3])
-print("CPU µs per request (wrk) | server | redis-server | wrk  | total")
-print("-------------------------+--------+--------------+------+------")
-for name, label in (("joins", "POST …/queue (join)"), ("healthz", "GET /healthz")):
+python3 - "$CLK_TCK" "$WORK" "${REDIS_PID:+1}" "$ROUNDS" <<'PY'
+import re, statistics, sys
+tck, work, redis, rounds = float(sys.argv[1]), sys.argv[2], bool(sys.argv[3]), int(sys.argv[4])
+def figures(name):
     text = open("%s/%s" % (work, name)).read()
     n = int(re.search(r"(\d+) requests in", text).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     server, red, user, system = open("%s/%s.cpu" % (work, name)).read().split()
     server, red, client = int(server) / tck, int(red) / tck, float(user) + float(system)
-    us = lambda seconds: "%.1f" % (seconds * 1e6 / n)
-    print("%-24s | %6s | %12s | %4s | %s" % (label, us(server), us(red) if redis else "-", us(client), us(server + red + client)))
+    us = lambda seconds: seconds * 1e6 / n
+    return rate, us(server), us(red) if redis else float("nan"), us(client), us(server + red + client)
+f = lambda v: "-" if v != v else "%.1f" % v
+rows = [(r, figures("joins-%d" % r), figures("healthz-%d" % r)) for r in range(1, rounds + 1)]
+print("CPU µs per request (wrk) | round | req/s    | server | redis-server | wrk  | total")
+print("-------------------------+-------+----------+--------+--------------+------+------")
+for r, joins, healthz in rows:
+    for label, (rate, server, red, client, total) in (("POST …/queue (join)", joins), ("GET /healthz", healthz)):
+        print("%-24s | %5d | %8.0f | %6s | %12s | %4s | %s" % (label, r, rate, f(server), f(red), f(client), f(total)))
+if rounds > 1:
+    med = lambda k, i: statistics.median(row[k][i] for row in rows)
+    print()
+    print("median over %d rounds: joins %.0f/s (goal: at least 20,000), healthz %.0f/s; CPU µs per join: server %.1f, "
+          "Redis %s, wrk %.1f" % (rounds, med(1, 0), med(2, 0), med(1, 1), f(med(1, 2)), med(1, 3)))
 PY
 rm -rf "$WORK"
