@@ -23,6 +23,8 @@ struct QueueRoutes: Sendable {
     let trustedProxies: TrustedProxies
     let joinBatcher: JoinBatcher
     let presenceBatcher: PresenceBatcher
+    /// The states read when streams open, one script call per event and tick.
+    let stateBatcher: StateBatcher
     let abandonAfterSeconds: Int
     let logger: Logger
     private let joins = Counter(label: "waitroom_joins_total")
@@ -38,6 +40,7 @@ struct QueueRoutes: Sendable {
         self.catalog = catalog
         self.joinBatcher = JoinBatcher(store: store)
         self.presenceBatcher = PresenceBatcher(store: store, edgeID: trackers.edgeID, logger: logger)
+        self.stateBatcher = StateBatcher(store: store)
         self.limiter = joinRatePerAddress.map { AddressRateLimiter(ratePerSecond: $0, burst: max(1, $0 * 2)) }
         self.trustedProxies = trustedProxies
         self.abandonAfterSeconds = abandonAfterSeconds
@@ -199,7 +202,7 @@ struct QueueRoutes: Sendable {
 
         router.get("/v1/events/{eventId}/queue/{ticket}/stream", ids: .only(["eventId"])) { request, context in
             let (event, seq) = try routes.place(request)
-            guard let place = try await routes.store.state(event: event, seq: seq) else {
+            guard let place = try await routes.stateBatcher.state(event: event, seq: seq, on: context.eventLoop).get() else {
                 throw HTTPError(.notFound, code: "ticket_not_found", message: "no such ticket")
             }
             let lastEventID = SSEEncoder.lastEventID(from: request.headers)

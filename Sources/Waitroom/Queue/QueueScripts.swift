@@ -29,6 +29,20 @@ public enum QueueScripts {
           return 0
         end
         local function is_open() return redis.call('HGET', p .. 'cfg', 'open') == '1' end
+        -- order, position (0 unless waiting in the open line) and admission expiry (ms, 0 unless
+        -- admitted) of place `seq` in state `st`
+        local function place_of(seq, st, open)
+          local order = order_of(seq, open)
+          local position = 0
+          local expiry = 0
+          if st == 'w' and open then
+            local rank = redis.call('ZRANK', p .. 'q', order)
+            if rank then position = rank + 1 end
+          elseif st == 'a' then
+            expiry = tonumber(redis.call('ZSCORE', p .. 'active', order) or '0')
+          end
+          return order, position, expiry
+        end
         local function depart(order, reason)
           redis.call('XADD', p .. 'dep', 'MAXLEN', '~', 1000000, '*', 'o', order, 'r', reason)
         end
@@ -193,23 +207,37 @@ public enum QueueScripts {
         local st = redis.call('HGET', p .. 'state', seq)
         if not st then return {'NOT_FOUND'} end
         local open = is_open()
-        local order = order_of(seq, open)
-        local position = 0
-        local expiry = 0
-        if st == 'w' and open then
-          local rank = redis.call('ZRANK', p .. 'q', order)
-          if rank then position = rank + 1 end
-          if ARGV[2] ~= '-1' then
-            local s = redis.call('ZSCORE', p .. 'seen', order)
-            if s and tonumber(s) < 9e15 then
-              redis.call('ZADD', p .. 'seen', 'XX', fmt(now_or_time(ARGV[2])), order)
-            end
+        local order, position, expiry = place_of(seq, st, open)
+        if st == 'w' and open and ARGV[2] ~= '-1' then
+          local s = redis.call('ZSCORE', p .. 'seen', order)
+          if s and tonumber(s) < 9e15 then
+            redis.call('ZADD', p .. 'seen', 'XX', fmt(now_or_time(ARGV[2])), order)
           end
-        elseif st == 'a' then
-          expiry = tonumber(redis.call('ZSCORE', p .. 'active', order) or '0')
         end
         local soldOut = redis.call('HGET', p .. 'cfg', 'soldOut') == '1' and 1 or 0
         return {'OK', st, order, position, expiry, soldOut}
+        """)
+
+    /// `states(seq1, seq2, …)`: what `touch(seq, -1)` returns for each seq, in one call (the
+    /// states of the streams that open within one event-loop tick, ``StateBatcher``). Returns
+    /// `{soldOut, state, order, position, admissionExpiresAt, state, order, …}`, four values per
+    /// seq, state `''` for an unknown seq.
+    public static let states = script("""
+        local out = {redis.call('HGET', p .. 'cfg', 'soldOut') == '1' and 1 or 0}
+        if #ARGV == 0 then return out end
+        local open = is_open()
+        local kinds = redis.call('HMGET', p .. 'state', unpack(ARGV))
+        for i = 1, #ARGV do
+          local seq = ARGV[i]
+          local st = kinds[i]
+          if not st then
+            out[#out + 1] = ''; out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = 0
+          else
+            local order, position, expiry = place_of(seq, st, open)
+            out[#out + 1] = st; out[#out + 1] = order; out[#out + 1] = position; out[#out + 1] = expiry
+          end
+        end
+        return out
         """)
 
     /// `presence(edgeId, now, op, order, op, order, …)`: the streams of edge process `edgeId`
@@ -449,7 +477,7 @@ public enum QueueScripts {
 
     /// Every script, e.g. to `SCRIPT LOAD` them up front.
     public static let all: [RedisScript] = [
-        configure, join, leave, touch, presence, admit, sweep, open, lease, renew, release,
+        configure, join, leave, touch, states, presence, admit, sweep, open, lease, renew, release,
         soldOut, snapshot, stats,
     ]
 }

@@ -123,8 +123,42 @@ public struct QueueStore: Sendable {
 
     /// The state of a place without touching it; `nil` for an unknown seq.
     public func state(event: String, seq: Int) async throws -> PlaceState? {
-        try await place(event: event, seq: seq, touchArgument: "-1")
+        try await stateBatch(event: event, seqs: [seq]).get()[0]
     }
+
+    /// The states of several places of `event` without touching them, in one script call: one
+    /// answer per seq, in order, `nil` for an unknown seq. At most ``maxStateBatch`` seqs.
+    public func stateBatch(event: String, seqs: [Int]) -> EventLoopFuture<[PlaceState?]> {
+        precondition(!seqs.isEmpty && seqs.count <= Self.maxStateBatch, "a state batch has 1...\(Self.maxStateBatch) seqs")
+        return client.evalFuture(QueueScripts.states, keys: [RedisArgument(QueueKeys(event: event).prefix)],
+                                 args: seqs.map { RedisArgument($0) })
+            .flatMapThrowing { reply in
+                guard let items = reply.array, items.count == 1 + 4 * seqs.count, let soldOut = items[0].int else {
+                    throw Self.unexpected(reply)
+                }
+                var states: [PlaceState?] = []
+                states.reserveCapacity(seqs.count)
+                for (index, seq) in seqs.enumerated() {
+                    let base = 1 + 4 * index
+                    guard let letter = items[base].string else { throw Self.unexpected(reply) }
+                    if letter.isEmpty {
+                        states.append(nil)
+                        continue
+                    }
+                    guard let state = PlaceState.Kind(rawValue: letter), let order = items[base + 1].int,
+                          let position = items[base + 2].int, let expiry = items[base + 3].int else {
+                        throw Self.unexpected(reply)
+                    }
+                    states.append(PlaceState(
+                        seq: seq, state: state, order: order == 0 ? nil : order, position: position == 0 ? nil : position,
+                        admissionExpiresAtMilliseconds: expiry == 0 ? nil : Int64(expiry), soldOut: soldOut == 1))
+                }
+                return states
+            }
+    }
+
+    /// The most seqs one `states` call takes.
+    public static let maxStateBatch = 256
 
     /// A stream for `order` opened on edge process `edgeID` (also that edge's heartbeat). While
     /// it is open the place is not abandoned. Call it for the first local stream of an order
