@@ -29,9 +29,14 @@ public enum QueueScripts {
           return 0
         end
         local function is_open() return redis.call('HGET', p .. 'cfg', 'open') == '1' end
-        -- order, position (0 unless waiting in the open line) and admission expiry (ms, 0 unless
-        -- admitted) of place `seq` in state `st`
-        local function place_of(seq, st, open)
+        -- appends the 4 values of place `seq` in state `st` (nil: unknown) to `out`: state ('' when
+        -- unknown), order, position (0 unless waiting in the open line), admission expiry (ms, 0
+        -- unless admitted); returns its order
+        local function append_place(out, seq, st, open)
+          if not st then
+            out[#out + 1] = ''; out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = 0
+            return nil
+          end
           local order = order_of(seq, open)
           local position = 0
           local expiry = 0
@@ -41,8 +46,10 @@ public enum QueueScripts {
           elseif st == 'a' then
             expiry = tonumber(redis.call('ZSCORE', p .. 'active', order) or '0')
           end
-          return order, position, expiry
+          out[#out + 1] = st; out[#out + 1] = order; out[#out + 1] = position; out[#out + 1] = expiry
+          return order
         end
+        local function sold_out_flag() return redis.call('HGET', p .. 'cfg', 'soldOut') == '1' and 1 or 0 end
         local function depart(order, reason)
           redis.call('XADD', p .. 'dep', 'MAXLEN', '~', 1000000, '*', 'o', order, 'r', reason)
         end
@@ -198,45 +205,33 @@ public enum QueueScripts {
         return {'OK', st}
         """)
 
-    /// `touch(seq, now)`: the place's state; when `now` is not `-1` and the place waits in the
-    /// open line without a stream, records the poll as its last sign of life.
-    /// Returns `{'OK', state, order, position (0 unless waiting in line), admissionExpiresAt
-    /// (ms, 0 unless admitted), soldOut}` or `{'NOT_FOUND'}`.
+    /// `touch(seq, now)`: the place's state, as `states(seq)` answers it; when the place waits in
+    /// the open line without a stream, records the poll (at `now`) as its last sign of life.
     public static let touch = script("""
         local seq = ARGV[1]
         local st = redis.call('HGET', p .. 'state', seq)
-        if not st then return {'NOT_FOUND'} end
+        local out = {sold_out_flag()}
         local open = is_open()
-        local order, position, expiry = place_of(seq, st, open)
-        if st == 'w' and open and ARGV[2] ~= '-1' then
+        local order = append_place(out, seq, st, open)
+        if st == 'w' and open then
           local s = redis.call('ZSCORE', p .. 'seen', order)
           if s and tonumber(s) < 9e15 then
             redis.call('ZADD', p .. 'seen', 'XX', fmt(now_or_time(ARGV[2])), order)
           end
         end
-        local soldOut = redis.call('HGET', p .. 'cfg', 'soldOut') == '1' and 1 or 0
-        return {'OK', st, order, position, expiry, soldOut}
+        return out
         """)
 
-    /// `states(seq1, seq2, …)`: what `touch(seq, -1)` returns for each seq, in one call (the
-    /// states of the streams that open within one event-loop tick, ``StateBatcher``). Returns
+    /// `states(seq1, seq2, …)`: the states of several places in one call, without recording
+    /// anything (the streams that open within one event-loop tick, ``StateBatcher``). Returns
     /// `{soldOut, state, order, position, admissionExpiresAt, state, order, …}`, four values per
     /// seq, state `''` for an unknown seq.
     public static let states = script("""
-        local out = {redis.call('HGET', p .. 'cfg', 'soldOut') == '1' and 1 or 0}
+        local out = {sold_out_flag()}
         if #ARGV == 0 then return out end
         local open = is_open()
         local kinds = redis.call('HMGET', p .. 'state', unpack(ARGV))
-        for i = 1, #ARGV do
-          local seq = ARGV[i]
-          local st = kinds[i]
-          if not st then
-            out[#out + 1] = ''; out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = 0
-          else
-            local order, position, expiry = place_of(seq, st, open)
-            out[#out + 1] = st; out[#out + 1] = order; out[#out + 1] = position; out[#out + 1] = expiry
-          end
-        end
+        for i = 1, #ARGV do append_place(out, ARGV[i], kinds[i], open) end
         return out
         """)
 

@@ -118,7 +118,8 @@ public struct QueueStore: Sendable {
     /// A poll: records it as the place's last sign of life (when it waits in line without a
     /// stream) and returns its state; `nil` for an unknown seq.
     public func touch(event: String, seq: Int, now: Int64? = nil) async throws -> PlaceState? {
-        try await place(event: event, seq: seq, touchArgument: RedisArgument(now ?? 0))
+        let reply = try await run(QueueScripts.touch, QueueKeys(event: event), [RedisArgument(seq), RedisArgument(now ?? 0)])
+        return try Self.places(reply, seqs: [seq])[0]
     }
 
     /// The state of a place without touching it; `nil` for an unknown seq.
@@ -132,29 +133,32 @@ public struct QueueStore: Sendable {
         precondition(!seqs.isEmpty && seqs.count <= Self.maxStateBatch, "a state batch has 1...\(Self.maxStateBatch) seqs")
         return client.evalFuture(QueueScripts.states, keys: [RedisArgument(QueueKeys(event: event).prefix)],
                                  args: seqs.map { RedisArgument($0) })
-            .flatMapThrowing { reply in
-                guard let items = reply.array, items.count == 1 + 4 * seqs.count, let soldOut = items[0].int else {
-                    throw Self.unexpected(reply)
-                }
-                var states: [PlaceState?] = []
-                states.reserveCapacity(seqs.count)
-                for (index, seq) in seqs.enumerated() {
-                    let base = 1 + 4 * index
-                    guard let letter = items[base].string else { throw Self.unexpected(reply) }
-                    if letter.isEmpty {
-                        states.append(nil)
-                        continue
-                    }
-                    guard let state = PlaceState.Kind(rawValue: letter), let order = items[base + 1].int,
-                          let position = items[base + 2].int, let expiry = items[base + 3].int else {
-                        throw Self.unexpected(reply)
-                    }
-                    states.append(PlaceState(
-                        seq: seq, state: state, order: order == 0 ? nil : order, position: position == 0 ? nil : position,
-                        admissionExpiresAtMilliseconds: expiry == 0 ? nil : Int64(expiry), soldOut: soldOut == 1))
-                }
-                return states
+            .flatMapThrowing { reply in try Self.places(reply, seqs: seqs) }
+    }
+
+    /// The places of a `touch` or `states` reply: `{soldOut, state, order, position, expiry, …}`.
+    private static func places(_ reply: RedisValue, seqs: [Int]) throws -> [PlaceState?] {
+        guard let items = reply.array, items.count == 1 + 4 * seqs.count, let soldOut = items[0].int else {
+            throw unexpected(reply)
+        }
+        var states: [PlaceState?] = []
+        states.reserveCapacity(seqs.count)
+        for (index, seq) in seqs.enumerated() {
+            let base = 1 + 4 * index
+            guard let letter = items[base].string else { throw unexpected(reply) }
+            if letter.isEmpty {
+                states.append(nil)
+                continue
             }
+            guard let state = PlaceState.Kind(rawValue: letter), let order = items[base + 1].int,
+                  let position = items[base + 2].int, let expiry = items[base + 3].int else {
+                throw unexpected(reply)
+            }
+            states.append(PlaceState(
+                seq: seq, state: state, order: order == 0 ? nil : order, position: position == 0 ? nil : position,
+                admissionExpiresAtMilliseconds: expiry == 0 ? nil : Int64(expiry), soldOut: soldOut == 1))
+        }
+        return states
     }
 
     /// The most seqs one `states` call takes.
@@ -312,21 +316,6 @@ public struct QueueStore: Sendable {
 
     private func run(_ script: RedisScript, _ keys: QueueKeys, _ args: [RedisArgument]) async throws -> RedisValue {
         try await client.eval(script, keys: [RedisArgument(keys.prefix)], args: args)
-    }
-
-    private func place(event: String, seq: Int, touchArgument: RedisArgument) async throws -> PlaceState? {
-        let reply = try await run(QueueScripts.touch, QueueKeys(event: event), [RedisArgument(seq), touchArgument])
-        guard let items = reply.array, let status = items.first?.string else { throw Self.unexpected(reply) }
-        if status == "NOT_FOUND" { return nil }
-        guard status == "OK", items.count == 6, let letter = items[1].string, let state = PlaceState.Kind(rawValue: letter)
-        else { throw Self.unexpected(reply) }
-        let order = items[2].int ?? 0
-        let position = items[3].int ?? 0
-        let expiry = items[4].int ?? 0
-        return PlaceState(
-            seq: seq, state: state, order: order == 0 ? nil : order, position: position == 0 ? nil : position,
-            admissionExpiresAtMilliseconds: expiry == 0 ? nil : Int64(expiry), soldOut: items[5].int == 1
-        )
     }
 
     private static func status(_ reply: RedisValue, event: String) throws -> [RedisValue] {
