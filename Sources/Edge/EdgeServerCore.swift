@@ -40,9 +40,6 @@ final class EdgeServerCore: Sendable {
 
     /// Builds the pipeline of an accepted connection (on its event loop).
     func configure(_ channel: any Channel) throws {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = self.configuration.maxHeaderBytes
-        limits.maxHeaderListSize = self.configuration.maxHeaderBytes
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(ConnectionTimeoutHandler(
             headerTimeout: self.headerTimeout,
@@ -51,16 +48,8 @@ final class EdgeServerCore: Sendable {
             idleTimeout: self.idleTimeout,
             lingerTimeout: self.lingerTimeout
         ))
-        try operations.configureHTTPServerPipeline(
-            position: .last,
-            withPipeliningAssistance: true,
-            withServerUpgrade: nil,
-            withErrorHandling: false,
-            // Response heads are checked in `HTTPConnectionHandler.respond` (HTTPHeaderCheck).
-            withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits
-        )
+        // Response heads are checked in `HTTPConnectionHandler.respond` (HTTPHeaderCheck).
+        try operations.addHandler(HTTP1ServerCodec(maxHeadBytes: self.configuration.maxHeaderBytes))
         try operations.addHandler(HTTPConnectionHandler(core: self))
 
         self.metrics.connectionsOpen.increment()

@@ -7,5 +7,5 @@ enum HTTPConnectionEvent: Sendable {
 }
 
 /// Inbound user event sent to every connection when graceful shutdown starts (after
-/// `ChannelShouldQuiesceEvent`, which the pipelining handler consumes), so open streams can end.
+/// `ChannelShouldQuiesceEvent`, which ``HTTP1ServerCodec`` consumes), so open streams can end.
 struct EdgeDrainEvent: Sendable {}

@@ -4,8 +4,8 @@ import NIOHTTP1
 import Waitroom
 
 /// Serves the requests of one connection: limits, routing, handler dispatch, error answers,
-/// keep-alive. Last in the pipeline, behind NIO's `HTTPServerPipelineHandler`, which hands over
-/// one request at a time, so answers go out in request order even when clients pipeline.
+/// keep-alive. Last in the pipeline, behind ``HTTP1ServerCodec``, which hands over one request
+/// at a time, so answers go out in request order even when clients pipeline.
 /// Confined to the channel's event loop.
 final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -102,9 +102,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A request cut short by the close itself (the decoder's last pass when the connection
-        // ends mid-head, after a 408 or a drain) has no one left to answer; writing then would
-        // also trip NIO's pipelining handler once it has quiesced.
+        // An error after the connection closed (a 408 or a drain) has no one left to answer.
         guard context.channel.isActive else {
             self.state = .closing
             return
@@ -155,7 +153,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard case .idle = self.state else {
             if case .closing = self.state { return }
-            // The pipelining handler guarantees one request at a time; anything else is a bug.
+            // The codec guarantees one request at a time; anything else is a bug.
             self.state = .closing
             context.close(promise: nil)
             return
@@ -424,10 +422,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             // The handlers EdgeServerCore.configure(_:) puts in front of this one.
             let leaving = [
                 try? pipeline.context(handlerType: ConnectionTimeoutHandler.self),
-                try? pipeline.context(handlerType: HTTPResponseEncoder.self),
-                try? pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self),
-                try? pipeline.context(handlerType: HTTPServerPipelineHandler.self),
-                try? pipeline.context(handlerType: NIOHTTPResponseHeadersValidator.self),
+                try? pipeline.context(handlerType: HTTP1ServerCodec.self),
             ]
             for case let handlerContext? in leaving {
                 pipeline.removeHandler(context: handlerContext, promise: nil)
