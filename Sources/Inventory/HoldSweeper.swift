@@ -6,13 +6,18 @@ import ServiceLifecycle
 /// Expires holds whose time has passed (by the database clock) every `sweepInterval`, giving
 /// their tickets back in one update per class, and drops idempotency keys past their retention.
 /// Every worker process runs one; `inventory_expire` re-checks each hold under the class locks,
-/// so concurrent sweepers only share the work. A database that is down is retried next round.
+/// so concurrent sweepers only share the work. Each round it also analyzes the tables that grew
+/// well past the size the planner last saw (`PlannerStatistics`: cached plans made for an empty
+/// table would otherwise scan it whole until autovacuum's next visit). A database that is down is
+/// retried next round.
 public struct HoldSweeper: Service {
     private let database: PostgresClient
     private let configuration: ReservationConfiguration
     private let logger: Logger
     private let expired = Counter(label: "inventory_holds_expired_total")
     private let isReady: @Sendable () -> Bool
+    private let statistics: PlannerStatistics
+    private let analyzed = Counter(label: "postgres_tables_analyzed_total")
 
     /// `isReady` holds the sweeps back until it answers true (e.g. until the schema is migrated).
     public init(database: PostgresClient, configuration: ReservationConfiguration, logger: Logger,
@@ -21,6 +26,7 @@ public struct HoldSweeper: Service {
         self.configuration = configuration
         self.logger = logger
         self.isReady = isReady
+        self.statistics = PlannerStatistics(database: database)
     }
 
     public func run() async throws {
@@ -35,6 +41,11 @@ public struct HoldSweeper: Service {
                 if n > 0 { logger.debug("holds expired", metadata: ["count": "\(n)"]) }
                 rounds += 1
                 if rounds % 30 == 0 { try await dropOldKeys() }
+                let tables = try await statistics.refresh()
+                if !tables.isEmpty {
+                    analyzed.increment(by: tables.count)
+                    logger.info("analyzed grown tables so that plans follow their size", metadata: ["tables": "\(tables.joined(separator: ","))"])
+                }
             } catch {
                 logger.warning("hold sweep failed; retrying next round", metadata: ["error": "\(error)"])
             }
