@@ -236,7 +236,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 return false
             }
             let valid = input.withUnsafeReadableBytes { bytes in
-                (0..<end).allSatisfy { HTTPRequestParser.isFieldValueCharacter(bytes[$0]) }
+                (0..<end).allSatisfy { HTTPHeaderCheck.isFieldValueCharacter(bytes[$0]) }
             }
             guard valid else {
                 self.fail(.invalidHeaderToken, context: context)

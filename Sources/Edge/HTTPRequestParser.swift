@@ -86,7 +86,7 @@ enum HTTPRequestParser {
             if bytes[index] == space || bytes[index] == tab { return .failed(.invalidHeaderToken) }
             var colon = index
             while colon < lineEnd, bytes[colon] != Self.colon {
-                guard Self.isTokenCharacter(bytes[colon]) else { return .failed(.invalidHeaderToken) }
+                guard HTTPHeaderCheck.isTokenCharacter(bytes[colon]) else { return .failed(.invalidHeaderToken) }
                 colon += 1
             }
             guard colon < lineEnd, colon > index else { return .failed(.invalidHeaderToken) }
@@ -94,7 +94,7 @@ enum HTTPRequestParser {
             var valueEnd = lineEnd
             while valueStart < valueEnd, bytes[valueStart] == space || bytes[valueStart] == tab { valueStart += 1 }
             while valueEnd > valueStart, bytes[valueEnd - 1] == space || bytes[valueEnd - 1] == tab { valueEnd -= 1 }
-            for position in valueStart..<valueEnd where !Self.isFieldValueCharacter(bytes[position]) {
+            for position in valueStart..<valueEnd where !HTTPHeaderCheck.isFieldValueCharacter(bytes[position]) {
                 return .failed(.invalidHeaderToken)
             }
             let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<colon]), as: UTF8.self)
@@ -146,7 +146,7 @@ enum HTTPRequestParser {
         guard index > 0 else { return .failed }
         while index < lineEnd, bytes[index] == space || bytes[index] == tab { index += 1 }
         guard index == lineEnd || bytes[index] == UInt8(ascii: ";") else { return .failed }
-        for position in index..<lineEnd where !Self.isFieldValueCharacter(bytes[position]) { return .failed }
+        for position in index..<lineEnd where !HTTPHeaderCheck.isFieldValueCharacter(bytes[position]) { return .failed }
         return .size(size, consumed: next)
     }
 
@@ -167,7 +167,7 @@ enum HTTPRequestParser {
         -> (HTTPMethod?, String, HTTPVersion?)? {
         var index = start
         while index < end, bytes[index] != space {
-            guard Self.isTokenCharacter(bytes[index]) else { return nil }
+            guard HTTPHeaderCheck.isTokenCharacter(bytes[index]) else { return nil }
             index += 1
         }
         guard index > start, index < end else { return nil }
@@ -250,25 +250,6 @@ enum HTTPRequestParser {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(byte - UInt8(ascii: "A") + 10)
         default: return nil
         }
-    }
-
-    /// tchar (RFC 9110 §5.6.2).
-    static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// field-vchar, SP or HTAB (obs-text allowed); no other control characters.
-    static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
-        byte == tab || (byte >= 0x20 && byte != 0x7F)
     }
 }
 
