@@ -2,7 +2,10 @@ import Synchronization
 
 /// Runs inventory operations through one combined transaction per lock set (an event and the
 /// sorted ticket classes an operation touches): see `BatchingStateMachine`. One batch per lock
-/// set is in flight per process; other processes' batches queue on the row locks in PostgreSQL.
+/// set is in flight per process. With several worker processes, a lock set's operations are
+/// handed to the one that owns it (`CombinerPeers`), so its batches come from one process; other
+/// machines' batches (and those of a process that could not reach the owner) queue on the row
+/// locks in PostgreSQL.
 final class InventoryBatcher: Sendable {
     struct LockSet: Hashable, Sendable {
         var eventID: String

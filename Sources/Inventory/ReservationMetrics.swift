@@ -6,6 +6,10 @@ struct ReservationMetrics: Sendable {
     private let lockWait = Metrics.Timer(label: "inventory_lock_wait_seconds", preferredDisplayUnit: .seconds)
     private let batchDuration = Metrics.Timer(label: "inventory_batch_seconds", preferredDisplayUnit: .seconds)
     private let outcomes: [String: Counter]
+    /// Operations handed to another process's combiner, by result: `ok` (answered there),
+    /// `local` (it could not be reached; run here).
+    private let forwardedOK = Counter(label: "inventory_forwarded_total", dimensions: [("result", "ok")])
+    private let forwardedLocal = Counter(label: "inventory_forwarded_total", dimensions: [("result", "local")])
 
     init() {
         var outcomes: [String: Counter] = [:]
@@ -23,6 +27,9 @@ struct ReservationMetrics: Sendable {
         lockWait.recordMicroseconds(lockWaitMicros)
         batchDuration.record(duration: duration)
     }
+
+    func forwarded() { forwardedOK.increment() }
+    func forwardFailed() { forwardedLocal.increment() }
 
     func count(_ op: InventoryOperation.Kind, _ outcome: InventoryOutcome) {
         let result: String

@@ -47,14 +47,18 @@ public final class ReservationService: Sendable {
     /// Lock sets of reservations made or seen here: they never change, and a release or confirm
     /// usually comes back to the process that made the hold (keep-alive), so most need no lookup.
     private let lockSets = LockSetCache(capacity: 200_000)
+    /// The other worker processes of this machine, when there are several (`CombinerPeers`).
+    private let peers: CombinerPeers?
 
     /// `soldOut` is called (once per event and process) when every class of an event is sold
     /// and nothing can give tickets back: no live hold, and no order whose payment is still open
     /// (a declined or timed-out payment returns its tickets). `batchDatabase` (default: `database`) carries the
     /// combined transactions: a pool of their own keeps them from queueing behind other queries.
     public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, configuration: ReservationConfiguration = .init(),
+                peers: CombinerPeers? = nil,
                 logger: Logger, soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.database = database
+        self.peers = peers
         self.configuration = configuration
         self.logger = logger
         self.soldOut = soldOut
@@ -84,7 +88,7 @@ public final class ReservationService: Sendable {
             op: .reserve, holder: holder, key: idempotencyKey, hash: Self.requestHash(canonical),
             id: Self.newID(prefix: "r_"), items: items.map { .init(c: $0.ticketClassId, q: $0.quantity) })
         let lockSet = InventoryBatcher.LockSet(eventID: eventID, classIDs: items.map(\.ticketClassId))
-        let outcome = try await batcher.submit(operation, on: lockSet)
+        let outcome = try await submit(operation, on: lockSet)
         if outcome.status == 201, let id = outcome.body?.reservationId { lockSets.insert(id, lockSet) }
         metrics.count(.reserve, outcome)
         // A refusal for stock while the locked classes still have holds or stock cannot mean sold
@@ -101,7 +105,7 @@ public final class ReservationService: Sendable {
         guard let lockSet = try await lockSet(of: reservationID, eventID: eventID, holder: holder) else {
             return Self.notFound
         }
-        let outcome = try await batcher.submit(
+        let outcome = try await submit(
             InventoryOperation(op: .release, holder: holder, reservation: reservationID), on: lockSet)
         metrics.count(.release, outcome)
         return outcome
@@ -122,7 +126,7 @@ public final class ReservationService: Sendable {
             op: .confirm, holder: holder, key: idempotencyKey, hash: Self.requestHash(canonical),
             reservation: reservationID, orderId: Self.newID(prefix: "o_"),
             payment: .init(method: payment.method, simulate: payment.simulate))
-        let outcome = try await batcher.submit(operation, on: lockSet)
+        let outcome = try await submit(operation, on: lockSet)
         metrics.count(.confirm, outcome)
         if outcome.status == 202, outcome.lockedClassesExhausted == true { await checkSoldOut(eventID: eventID) }
         return outcome
@@ -151,6 +155,41 @@ public final class ReservationService: Sendable {
 
     /// Operations waiting for a batch in this process.
     public var queuedOperations: Int { batcher.queued }
+
+    // MARK: Combining across processes
+
+    /// Runs a request another process sent (`CombinerWire`) through this process's combiner and
+    /// answers it: the outcome, or the batch's failure.
+    public func serveForwarded(_ request: String) async -> String {
+        do {
+            let (operation, lockSet) = try CombinerWire.parseRequest(request)
+            return CombinerWire.answer(try await batcher.submit(operation, on: lockSet))
+        } catch {
+            return CombinerWire.answer(failure: error)
+        }
+    }
+
+    /// `operation` through the combiner of its lock set's owner: this process's, or another's.
+    private func submit(_ operation: InventoryOperation, on lockSet: InventoryBatcher.LockSet) async throws -> InventoryOutcome {
+        if let peers, peers.count > 1 {
+            let owner = peers.owner(of: lockSet)
+            if owner != peers.index {
+                let answer: String
+                do {
+                    answer = try await peers.send(owner, CombinerWire.request(operation, on: lockSet))
+                } catch {
+                    // Not delivered, or no answer: run it here (see CombinerPeers on why that is safe).
+                    metrics.forwardFailed()
+                    logger.debug("combiner owner unreachable; running here", metadata: [
+                        "inventory.owner": "\(owner)", "error": "\(error)"])
+                    return try await batcher.submit(operation, on: lockSet)
+                }
+                metrics.forwarded()
+                return try CombinerWire.outcome(answer)
+            }
+        }
+        return try await batcher.submit(operation, on: lockSet)
+    }
 
     // MARK: Internals
 

@@ -20,6 +20,8 @@ public final class Supervisor: Service {
     private struct State {
         var machine: SupervisorStateMachine
         var processes: [Int: Process] = [:]
+        /// Where the workers open their combiner sockets (`CombinerTransport`), made for this run.
+        var combinerDirectory: String?
     }
 
     public init(configuration: ServerConfiguration, executable: URL, arguments: [String] = ["worker"],
@@ -47,6 +49,9 @@ public final class Supervisor: Service {
         logger.info("supervisor starting workers", metadata: [
             "processes": "\(configuration.processes)", "port": "\(configuration.port)",
         ])
+        let combinerDirectory = configuration.processes > 1 ? makeCombinerDirectory() : nil
+        state.withLock { $0.combinerDirectory = combinerDirectory }
+        defer { if let combinerDirectory { try? FileManager.default.removeItem(atPath: combinerDirectory) } }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 for slot in 0..<configuration.processes {
@@ -57,6 +62,17 @@ public final class Supervisor: Service {
             self.beginShutdown()
         }
         logger.info("supervisor stopped")
+    }
+
+    /// A private directory (mode 0700) for the workers' combiner sockets, or nil (each worker then
+    /// combines on its own).
+    private func makeCombinerDirectory() -> String? {
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("waitroom-combiner-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            logger.warning("no directory for the combiner sockets; each worker combines on its own", metadata: ["errno": "\(errno)"])
+            return nil
+        }
+        return String(cString: made)
     }
 
     /// Keeps one slot filled until shutdown.
@@ -81,7 +97,9 @@ public final class Supervisor: Service {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = configuration.workerEnvironment(base: baseEnvironment, workerIndex: slot)
+        var environment = configuration.workerEnvironment(base: baseEnvironment, workerIndex: slot)
+        if let directory = state.withLock({ $0.combinerDirectory }) { environment["WAITROOM_COMBINER_DIR"] = directory }
+        process.environment = environment
         return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
             process.terminationHandler = { p in
                 let reason = p.terminationReason == .uncaughtSignal ? "signal \(p.terminationStatus)" : "exit \(p.terminationStatus)"

@@ -101,8 +101,22 @@ public enum WorkerApp {
         batchPool.poolSize = 4
         batchPool.metricsPoolName = "inventory-batches"
         let batchDatabase = PostgresClient(configuration: batchPool, logger: logger)
+        // Several workers on one machine: each lock set is combined by one of them (CombinerPeers).
+        let workerIndex = environment["WAITROOM_WORKER_INDEX"].flatMap(Int.init) ?? 0
+        var combiner: CombinerTransport?
+        var peers: CombinerPeers?
+        if configuration.role.runsEdge, configuration.processes > 1, (0..<configuration.processes).contains(workerIndex),
+           let directory = environment["WAITROOM_COMBINER_DIR"], !directory.isEmpty {
+            let transport = CombinerTransport(
+                directory: directory, group: group,
+                timeout: .milliseconds(Int64(configuration.reservations.lockTimeout.wholeMilliseconds) + 5_000), logger: logger)
+            combiner = transport
+            peers = CombinerPeers(index: workerIndex, count: configuration.processes) { process, request in
+                try await transport.send(to: process, request)
+            }
+        }
         let reservations = ReservationService(
-            database: database, batchDatabase: batchDatabase, configuration: configuration.reservations, logger: logger,
+            database: database, batchDatabase: batchDatabase, configuration: configuration.reservations, peers: peers, logger: logger,
             soldOut: { event in
                 do {
                     _ = try await store.markSoldOut(event: event)
@@ -215,6 +229,10 @@ public enum WorkerApp {
             ]
         }
         if role.runsEdge { services.append(.init(service: trackers)) }
+        if let combiner {
+            services.append(.init(service: CombinerListener(
+                transport: combiner, index: workerIndex, serve: { await reservations.serveForwarded($0) }, logger: logger)))
+        }
         services.append(.init(service: server))   // last: shut down first
         return Assembly(server: server, services: services) {
             trackers.shutdown()
