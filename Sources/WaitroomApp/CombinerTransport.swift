@@ -51,20 +51,42 @@ final class CombinerTransport: Sendable {
             .get()
     }
 
-    private final class ServerHandler: ChannelInboundHandler, Sendable {
+    private final class ServerHandler: ChannelInboundHandler {
         typealias InboundIn = Frame
-        typealias OutboundOut = ByteBuffer
         let serve: @Sendable (String) async -> String
+        private var writer: FrameWriter?
 
         init(serve: @escaping @Sendable (String) async -> String) { self.serve = serve }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = unwrapInboundIn(data)
-            let channel = context.channel
+            let writer = self.writer ?? FrameWriter(channel: context.channel)
+            self.writer = writer
+            let bound = NIOLoopBound(writer, eventLoop: context.eventLoop)
+            let loop = context.eventLoop
             let serve = self.serve
             Task {
                 let answer = await serve(frame.text)
-                channel.writeAndFlush(Frame(id: frame.id, text: answer).encoded(allocator: channel.allocator), promise: nil)
+                loop.execute { bound.value.write(Frame(id: frame.id, text: answer)) }
+            }
+        }
+    }
+
+    /// Writes frames on the channel's loop and flushes once for all the frames written in the
+    /// same loop turn (the answers of one batch finish together: one `write` for all of them).
+    final class FrameWriter {
+        private let channel: any Channel
+        private var flushPending = false
+
+        init(channel: any Channel) { self.channel = channel }
+
+        func write(_ frame: Frame) {
+            channel.write(frame.encoded(allocator: channel.allocator), promise: nil)
+            guard !flushPending else { return }
+            flushPending = true
+            channel.eventLoop.assumeIsolated().execute {
+                self.flushPending = false
+                self.channel.flush()
             }
         }
     }
@@ -100,7 +122,7 @@ final class CombinerTransport: Sendable {
                 case .failure:
                     self?.forget(process, future)
                 case .success(let connection):
-                    connection.channel.closeFuture.whenComplete { _ in self?.forget(process, future) }
+                    connection.channel.closeFuture.whenComplete { [weak self] _ in self?.forget(process, future) }
                 }
             }
             return future
@@ -143,6 +165,7 @@ final class CombinerTransport: Sendable {
         final class Handler: ChannelInboundHandler {
             typealias InboundIn = Frame
             private var nextID: UInt64 = 0
+            private var writer: FrameWriter?
             private var pending: [UInt64: (promise: EventLoopPromise<String>, timer: Scheduled<Void>)] = [:]
 
             func send(_ text: String, promise: EventLoopPromise<String>, channel: any Channel, timeout: TimeAmount) {
@@ -157,7 +180,9 @@ final class CombinerTransport: Sendable {
                     entry.promise.fail(Unreachable(description: "no answer in \(timeout)"))
                 }
                 pending[id] = (promise, timer)
-                channel.writeAndFlush(Frame(id: id, text: text).encoded(allocator: channel.allocator), promise: nil)
+                let writer = self.writer ?? FrameWriter(channel: channel)
+                self.writer = writer
+                writer.write(Frame(id: id, text: text))
             }
 
             func channelRead(context: ChannelHandlerContext, data: NIOAny) {
