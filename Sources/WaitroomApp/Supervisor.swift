@@ -49,7 +49,9 @@ public final class Supervisor: Service {
         logger.info("supervisor starting workers", metadata: [
             "processes": "\(configuration.processes)", "port": "\(configuration.port)",
         ])
-        let combinerDirectory = configuration.processes > 1 ? makeCombinerDirectory() : nil
+        // WAITROOM_INVENTORY_COMBINE=0: no sockets, so each worker combines its own operations.
+        let combine = configuration.processes > 1 && baseEnvironment["WAITROOM_INVENTORY_COMBINE"] != "0"
+        let combinerDirectory = combine ? makeCombinerDirectory() : nil
         state.withLock { $0.combinerDirectory = combinerDirectory }
         defer { if let combinerDirectory { try? FileManager.default.removeItem(atPath: combinerDirectory) } }
         await withGracefulShutdownHandler {

@@ -34,6 +34,14 @@ echo "e2e: serve with 2 workers on one port"
 SERVER_PID=$!
 t=$(wait_code 20 "$BASE/readyz" 200) && pass "readyz 200 after start (${t}s)" || fail "readyz 200 after start"
 check "two worker processes" test "$(worker_pids | wc -l)" = 2
+# Each worker listens on its combiner socket, in the directory the supervisor made for the run.
+COMBINER_DIR=$(tr '\0' '\n' <"/proc/$(worker_pids | head -1)/environ" | sed -n 's/^WAITROOM_COMBINER_DIR=//p')
+sockets=no
+for _ in $(seq 50); do
+  [ -n "$COMBINER_DIR" ] && [ -S "$COMBINER_DIR/inventory-0.sock" ] && [ -S "$COMBINER_DIR/inventory-1.sock" ] && { sockets=yes; break; }
+  sleep 0.1
+done
+check "both workers listen on their combiner sockets ($COMBINER_DIR)" test $sockets = yes
 check "healthz 200" test "$(code "$BASE/healthz")" = 200
 check "metrics is Prometheus text" bash -c "curl -s '$BASE/metrics' | grep -q '^# TYPE'"
 check "metrics show jemalloc in effect" bash -c "curl -s '$BASE/metrics' | grep -q 'waitroom_build_info{.*allocator=\"jemalloc\"'"
@@ -85,6 +93,7 @@ stopped=no
 for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || { stopped=yes; break; }; sleep 0.1; done
 check "SIGTERM stops supervisor and workers within 10 s" test $stopped = yes
 check "no worker left behind" bash -c "! pgrep -f 'waitroomd worker' -P $SERVER_PID >/dev/null"
+check "the combiner socket directory is removed" test -n "$COMBINER_DIR" -a ! -e "$COMBINER_DIR"
 wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 
 if [ $failed -gt 0 ]; then echo "--- server log (tail)"; tail -n 40 "$WORK/server.log"; fi
