@@ -172,10 +172,8 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 return true
             }
         case .body(let remaining):
-            guard var input = self.input, input.readableBytes > 0 else { return false }
-            let length = min(remaining, input.readableBytes)
-            let slice = input.readSlice(length: length)!
-            self.input = input
+            guard let slice = self.takeBodyBytes(upTo: remaining) else { return false }
+            let length = slice.readableBytes
             self.reading = .body(remaining: remaining - length)
             context.fireChannelRead(self.wrapInboundOut(.body(slice)))
             if remaining == length, case .body = self.reading { self.requestEnded(context: context) }
@@ -195,10 +193,8 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 return true
             }
         case .chunkData(let remaining):
-            guard var input = self.input, input.readableBytes > 0 else { return false }
-            let length = min(remaining, input.readableBytes)
-            let slice = input.readSlice(length: length)!
-            self.input = input
+            guard let slice = self.takeBodyBytes(upTo: remaining) else { return false }
+            let length = slice.readableBytes
             self.reading = remaining == length ? .chunkDataEnd : .chunkData(remaining: remaining - length)
             context.fireChannelRead(self.wrapInboundOut(.body(slice)))
             return true
@@ -250,6 +246,14 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return true
         }
+    }
+
+    /// Up to `remaining` bytes of body from the input (a slice, no copy); nil when none has come.
+    private func takeBodyBytes(upTo remaining: Int) -> ByteBuffer? {
+        guard var input = self.input, input.readableBytes > 0 else { return nil }
+        let slice = input.readSlice(length: min(remaining, input.readableBytes))!
+        self.input = input
+        return slice
     }
 
     private func requestEnded(context: ChannelHandlerContext) {

@@ -120,15 +120,7 @@ enum CombinerWire {
         let message = failure["message"]?.string ?? "failed in another process"
         switch kind {
         case "postgres":
-            let code: PostgresError.Code
-            switch failure["code"]?.string {
-            case PostgresError.Code.connection.description: code = .connection
-            case PostgresError.Code.unavailable.description: code = .unavailable
-            case PostgresError.Code.poolTimeout.description: code = .poolTimeout
-            case PostgresError.Code.closed.description: code = .closed
-            case PostgresError.Code.decoding.description: code = .decoding
-            default: code = .server
-            }
+            let code = failure["code"]?.string.map(PostgresError.Code.init(named:)) ?? .server
             throw PostgresError(code: code, message: message, sqlState: failure["sqlState"]?.string)
         case "inventory":
             throw InventoryError(InventoryError.Code(name: failure["code"]?.string ?? InventoryError.Code.unexpectedReply.name), message)

@@ -5,6 +5,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let raw: String
         private init(_ raw: String) { self.raw = raw }
+        /// The code whose `description` is `name` (an error carried as text, e.g. between processes).
+        public init(named name: String) { self.raw = name }
 
         /// The server answered the statement with an error; `sqlState` is set.
         public static let server = Code("server")

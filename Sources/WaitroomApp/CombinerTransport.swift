@@ -1,9 +1,10 @@
 import Foundation
 import Inventory
 import Logging
-import Synchronization
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+import Synchronization
 
 /// Carries `CombinerPeers` requests between the worker processes of one machine: each worker
 /// listens on a Unix socket of its own (`<directory>/inventory-<index>.sock`, the directory made
@@ -25,14 +26,12 @@ final class CombinerTransport: Sendable {
     private let directory: String
     private let group: any EventLoopGroup
     private let timeout: TimeAmount
-    private let logger: Logger
     private let connections = Mutex<[Int: EventLoopFuture<ClientConnection>]>([:])
 
-    init(directory: String, group: any EventLoopGroup, timeout: TimeAmount, logger: Logger) {
+    init(directory: String, group: any EventLoopGroup, timeout: TimeAmount) {
         self.directory = directory
         self.group = group
         self.timeout = timeout
-        self.logger = logger
     }
 
     // MARK: Serving
@@ -54,15 +53,15 @@ final class CombinerTransport: Sendable {
     private final class ServerHandler: ChannelInboundHandler {
         typealias InboundIn = Frame
         let serve: @Sendable (String) async -> String
-        private var writer: FrameWriter?
+        private var writer: FrameWriter!
 
         init(serve: @escaping @Sendable (String) async -> String) { self.serve = serve }
 
+        func handlerAdded(context: ChannelHandlerContext) { writer = FrameWriter(channel: context.channel) }
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = unwrapInboundIn(data)
-            let writer = self.writer ?? FrameWriter(channel: context.channel)
-            self.writer = writer
-            let bound = NIOLoopBound(writer, eventLoop: context.eventLoop)
+            let bound = NIOLoopBound(writer!, eventLoop: context.eventLoop)
             let loop = context.eventLoop
             let serve = self.serve
             Task {
@@ -165,8 +164,10 @@ final class CombinerTransport: Sendable {
         final class Handler: ChannelInboundHandler {
             typealias InboundIn = Frame
             private var nextID: UInt64 = 0
-            private var writer: FrameWriter?
+            private var writer: FrameWriter!
             private var pending: [UInt64: (promise: EventLoopPromise<String>, timer: Scheduled<Void>)] = [:]
+
+            func handlerAdded(context: ChannelHandlerContext) { writer = FrameWriter(channel: context.channel) }
 
             func send(_ text: String, promise: EventLoopPromise<String>, channel: any Channel, timeout: TimeAmount) {
                 guard channel.isActive else {
@@ -180,8 +181,6 @@ final class CombinerTransport: Sendable {
                     entry.promise.fail(Unreachable(description: "no answer in \(timeout)"))
                 }
                 pending[id] = (promise, timer)
-                let writer = self.writer ?? FrameWriter(channel: channel)
-                self.writer = writer
                 writer.write(Frame(id: id, text: text))
             }
 
@@ -240,8 +239,6 @@ final class CombinerTransport: Sendable {
         }
     }
 }
-
-import ServiceLifecycle
 
 /// Runs a worker's combiner socket for the life of the worker (see `CombinerTransport`).
 struct CombinerListener: Service {

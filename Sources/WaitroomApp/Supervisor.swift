@@ -50,7 +50,8 @@ public final class Supervisor: Service {
             "processes": "\(configuration.processes)", "port": "\(configuration.port)",
         ])
         // WAITROOM_INVENTORY_COMBINE=0: no sockets, so each worker combines its own operations.
-        let combine = configuration.processes > 1 && baseEnvironment["WAITROOM_INVENTORY_COMBINE"] != "0"
+        let combine = configuration.processes > 1 && configuration.role.runsEdge
+            && baseEnvironment["WAITROOM_INVENTORY_COMBINE"] != "0"
         let combinerDirectory = combine ? makeCombinerDirectory() : nil
         state.withLock { $0.combinerDirectory = combinerDirectory }
         defer { if let combinerDirectory { try? FileManager.default.removeItem(atPath: combinerDirectory) } }

@@ -109,7 +109,7 @@ public enum WorkerApp {
            let directory = environment["WAITROOM_COMBINER_DIR"], !directory.isEmpty {
             let transport = CombinerTransport(
                 directory: directory, group: group,
-                timeout: .milliseconds(Int64(configuration.reservations.lockTimeout.wholeMilliseconds) + 5_000), logger: logger)
+                timeout: .milliseconds(Int64(configuration.reservations.lockTimeout.wholeMilliseconds) + 5_000))
             combiner = transport
             peers = CombinerPeers(index: workerIndex, count: configuration.processes) { process, request in
                 try await transport.send(to: process, request)

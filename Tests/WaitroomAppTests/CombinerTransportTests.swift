@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import NIOCore
 import NIOPosix
 import Testing
@@ -8,25 +7,31 @@ import Testing
 /// The workers' combiner sockets over real Unix sockets: answers find their requests, whatever
 /// order they come back in; an absent or silent worker fails the send instead of hanging it.
 @Suite("Combiner transport") struct CombinerTransportTests {
-    private static func withDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    /// A fresh socket directory and event loops for `body`, both gone afterwards.
+    private static func withSetup(threads: Int = 1, _ body: (String, any EventLoopGroup) async throws -> Void) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("wr-comb-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(directory)
+        do {
+            try await body(directory, group)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+        try await group.shutdownGracefully()
     }
 
-    private static let logger = Logger(label: "combiner-test")
-
     @Test func concurrentRequestsGetTheirOwnAnswers() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        try await Self.withDirectory { directory in
-            let server = CombinerTransport(directory: directory, group: group, timeout: .seconds(5), logger: Self.logger)
+        try await Self.withSetup(threads: 2) { directory, group in
+            let server = CombinerTransport(directory: directory, group: group, timeout: .seconds(5))
             let listener = try await server.listen(index: 0) { request in
                 // Answers finish out of order.
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 0...20)))
                 return "answer to " + request
             }
-            let client = CombinerTransport(directory: directory, group: group, timeout: .seconds(5), logger: Self.logger)
+            let client = CombinerTransport(directory: directory, group: group, timeout: .seconds(5))
             let answers = try await withThrowingTaskGroup(of: (Int, String).self) { tasks in
                 for n in 0..<300 {
                     tasks.addTask { (n, try await client.send(to: 0, "{\"n\":\(n),\"text\":\"ü\(String(repeating: "x", count: n))\"}")) }
@@ -42,35 +47,31 @@ import Testing
             client.close()
             try await listener.close()
         }
-        try await group.shutdownGracefully()
     }
 
     @Test func anAbsentWorkerFailsTheSendAtOnce() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        try await Self.withDirectory { directory in
-            let client = CombinerTransport(directory: directory, group: group, timeout: .seconds(5), logger: Self.logger)
+        try await Self.withSetup { directory, group in
+            let client = CombinerTransport(directory: directory, group: group, timeout: .seconds(5))
             let started = ContinuousClock.now
             await #expect(throws: (any Error).self) { try await client.send(to: 3, "{}") }
             #expect(ContinuousClock.now - started < .seconds(2))
             // Once the worker listens, the next send opens a new connection and succeeds.
-            let server = CombinerTransport(directory: directory, group: group, timeout: .seconds(5), logger: Self.logger)
+            let server = CombinerTransport(directory: directory, group: group, timeout: .seconds(5))
             let listener = try await server.listen(index: 3) { _ in "up" }
             #expect(try await client.send(to: 3, "{}") == "up")
             client.close()
             try await listener.close()
         }
-        try await group.shutdownGracefully()
     }
 
     @Test func aSilentWorkerFailsTheSendAfterTheTimeout() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        try await Self.withDirectory { directory in
-            let server = CombinerTransport(directory: directory, group: group, timeout: .seconds(5), logger: Self.logger)
+        try await Self.withSetup { directory, group in
+            let server = CombinerTransport(directory: directory, group: group, timeout: .seconds(5))
             let listener = try await server.listen(index: 0) { request in
                 if request == "slow" { try? await Task.sleep(for: .seconds(3)) }
                 return "done"
             }
-            let client = CombinerTransport(directory: directory, group: group, timeout: .milliseconds(300), logger: Self.logger)
+            let client = CombinerTransport(directory: directory, group: group, timeout: .milliseconds(300))
             let started = ContinuousClock.now
             await #expect(throws: CombinerTransport.Unreachable.self) { try await client.send(to: 0, "slow") }
             let waited = ContinuousClock.now - started
@@ -80,6 +81,5 @@ import Testing
             client.close()
             try await listener.close()
         }
-        try await group.shutdownGracefully()
     }
 }
