@@ -54,12 +54,12 @@ public final class PostgresClient: Sendable {
 
     /// Runs one statement on a pooled connection. Parameters are always sent out-of-band.
     public func query(_ sql: String, _ params: [PostgresValue] = []) async throws -> PostgresRows {
-        try await withConnection { try await $0.query(sql, params) }
+        try await leased(count: 1) { handle in try handle.query(sql, params) }
     }
 
     /// Runs statements in one round trip (pipeline mode); see `PostgresConnection.pipeline`.
     public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
-        try await withConnection { try await $0.pipeline(statements) }
+        try await leased(count: statements.count) { handle in try handle.pipeline(statements) }
     }
 
     /// A whole `BEGIN ... COMMIT` transaction in one round trip; see
@@ -67,7 +67,35 @@ public final class PostgresClient: Sendable {
     public func transactionPipeline(
         isolation: TransactionIsolation = .readCommitted, _ statements: [PostgresStatement]
     ) async throws -> [PostgresRows] {
-        try await withConnection { try await $0.transactionPipeline(isolation: isolation, statements) }
+        try await leased(count: statements.count + 2) { handle in
+            try handle.transactionPipeline(statements, isolation: isolation)
+        }
+    }
+
+    /// A one-job lease (`PostgresConnection.pooled`): the calls above cross to the connection's
+    /// thread once and back once, not three times each way. A connection found dead before
+    /// anything was sent is discarded and another one tried, as `withConnection` does.
+    private func leased<T: Sendable>(
+        count: Int, _ body: @escaping @Sendable (LibPQConnection) throws -> T
+    ) async throws -> T {
+        while true {
+            let (connection, wasIdle) = try await acquire(checkingAlive: false)
+            switch await connection.pooled(checkingAlive: wasIdle, count: count, body) {
+            case .stale:
+                logger.info("discarding dead idle postgres connection", metadata: ["pg_pid": "\(connection.backendPID)"])
+                await connection.close()
+                connectionLost()
+            case .ran(let result, let reusable):
+                if reusable {
+                    handOver(connection)
+                } else {
+                    logger.info("discarding broken postgres connection", metadata: ["pg_pid": "\(connection.backendPID)"])
+                    await connection.close()
+                    connectionLost()
+                }
+                return try result.get()
+            }
+        }
     }
 
     /// `SELECT 1` through the pool.
@@ -83,7 +111,7 @@ public final class PostgresClient: Sendable {
     /// Lends a connection to `body` and returns it to the pool afterwards (any transaction
     /// left open is rolled back first; a broken connection is discarded).
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await acquire()
+        let (connection, _) = try await acquire(checkingAlive: true)
         let value: T
         do {
             value = try await body(connection)
@@ -136,7 +164,9 @@ public final class PostgresClient: Sendable {
         case fail(PostgresError)
     }
 
-    private func acquire() async throws -> PostgresConnection {
+    /// A connection to lease, and whether it came from the idle list (not new, not handed over
+    /// by another lease just now). With `checkingAlive`, an idle one is checked here first.
+    private func acquire(checkingAlive: Bool) async throws -> (PostgresConnection, wasIdle: Bool) {
         let start = ContinuousClock.now
         defer { metrics.acquireWait.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start)) }
         while true {
@@ -153,7 +183,8 @@ public final class PostgresClient: Sendable {
             case .fail(let error):
                 throw error
             case .use(let connection):
-                if await connection.checkAlive() { return connection }
+                if !checkingAlive { return (connection, true) }
+                if await connection.checkAlive() { return (connection, false) }
                 logger.info("discarding dead idle postgres connection", metadata: ["pg_pid": "\(connection.backendPID)"])
                 await connection.close()
                 state.withLock { $0.open -= 1 }
@@ -162,7 +193,7 @@ public final class PostgresClient: Sendable {
             case .open:
                 updateGauge()
                 do {
-                    return try await openConnection()
+                    return (try await openConnection(), false)
                 } catch {
                     state.withLock { $0.open -= 1 }
                     updateGauge()
@@ -170,7 +201,7 @@ public final class PostgresClient: Sendable {
                 }
             case .wait:
                 let remaining = configuration.acquireTimeout - (ContinuousClock.now - start)
-                return try await waitForConnection(timeout: remaining)
+                return (try await waitForConnection(timeout: remaining), false)
             }
         }
     }

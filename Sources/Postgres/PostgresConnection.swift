@@ -99,6 +99,44 @@ public final class PostgresConnection: Sendable {
 
     // MARK: Pool support
 
+    /// What a pooled one-job call did: `stale` when the connection was found dead before
+    /// anything was sent (the pool discards it and tries another); otherwise the outcome, and
+    /// whether the connection can go back to the pool.
+    enum PooledOutcome<T: Sendable>: Sendable {
+        case stale
+        case ran(Result<T, PostgresError>, reusable: Bool)
+    }
+
+    /// The pool's whole lease in one job on the connection's thread: the liveness check of an
+    /// idle connection (`checkingAlive`), `body`, and the reset for reuse. One hand-over to the
+    /// thread and one back, where `checkAlive`, the statement and `resetForReuse` as separate
+    /// jobs would take three of each.
+    func pooled<T: Sendable>(
+        checkingAlive: Bool, count: Int, _ body: @escaping @Sendable (LibPQConnection) throws -> T
+    ) async -> PooledOutcome<T> {
+        let outcome: PooledOutcome<T>
+        do {
+            outcome = try await thread.run { [handle, metrics] () -> PooledOutcome<T> in
+                if checkingAlive, !handle.checkAlive() { return .stale }
+                metrics.queries.increment(by: Int64(count))
+                let result: Result<T, PostgresError>
+                do {
+                    result = .success(try body(handle))
+                } catch let error as PostgresError {
+                    result = .failure(error)
+                } catch {
+                    result = .failure(PostgresError(code: .server, message: "\(error)"))
+                }
+                return .ran(result, reusable: handle.resetForReuse())
+            }
+        } catch {
+            // The thread is stopping: nothing was sent.
+            return .stale
+        }
+        if case .ran(.failure(let error), _) = outcome { recordFailure(error) }
+        return outcome
+    }
+
     /// Liveness check before handing an idle connection out (no round trip).
     func checkAlive() async -> Bool {
         (try? await thread.run { [handle] in handle.checkAlive() }) ?? false
@@ -123,13 +161,17 @@ public final class PostgresConnection: Sendable {
         do {
             return try await thread.run { [handle] in try body(handle) }
         } catch let error as PostgresError {
-            metrics.queryErrors.increment()
-            if error.isConnectionFailure {
-                logger.warning("postgres connection failed", metadata: ["error": "\(error)"])
-            } else {
-                logger.debug("postgres statement failed", metadata: ["error": "\(error)"])
-            }
+            recordFailure(error)
             throw error
+        }
+    }
+
+    private func recordFailure(_ error: PostgresError) {
+        metrics.queryErrors.increment()
+        if error.isConnectionFailure {
+            logger.warning("postgres connection failed", metadata: ["error": "\(error)"])
+        } else {
+            logger.debug("postgres statement failed", metadata: ["error": "\(error)"])
         }
     }
 }

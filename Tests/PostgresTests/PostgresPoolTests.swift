@@ -44,6 +44,20 @@ struct PostgresPoolTests {
         await admin.close()
     }
 
+    /// `query` leases a connection in one job (check, statement, reset): a backend that dies
+    /// during that statement fails it once, and the connection is not handed out again.
+    @Test func backendDyingDuringAOneJobLeaseIsDiscarded() async throws {
+        let client = try await TestDatabase.client(poolSize: 1)
+        let before = try await client.query("SELECT pg_backend_pid()").first!.decode(Int32.self, at: 0)
+        await #expect(throws: PostgresError.self) {
+            _ = try await client.query("SELECT pg_terminate_backend(pg_backend_pid())")
+        }
+        let after = try await client.query("SELECT pg_backend_pid()").first!.decode(Int32.self, at: 0)
+        #expect(after != before)
+        #expect(client.openConnections == 1)
+        await client.close()
+    }
+
     @Test func lockTimeoutSurfacesAs55P03() async throws {
         try await TestDatabase.withSchema(poolSize: 2) { client, _ in
             _ = try await client.query("CREATE TABLE seats (id int PRIMARY KEY, holder text)")
