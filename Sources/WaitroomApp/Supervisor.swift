@@ -69,13 +69,43 @@ public final class Supervisor: Service {
 
     /// A private directory (mode 0700) for the workers' combiner sockets, or nil (each worker then
     /// combines on its own).
+    /// The directory's name carries the supervisor's pid, so that one killed outright (`kill -9`,
+    /// which leaves its directory behind) is cleaned up by the next supervisor that starts.
     private func makeCombinerDirectory() -> String? {
-        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("waitroom-combiner-XXXXXX").utf8CString)
+        let temporary = NSTemporaryDirectory()
+        for stale in Self.staleCombinerDirectories(in: temporary, isAlive: Self.processExists) {
+            try? FileManager.default.removeItem(atPath: stale)
+            logger.info("removed the combiner directory of a supervisor that is gone", metadata: ["path": "\(stale)"])
+        }
+        var template = Array((temporary as NSString).appendingPathComponent("\(Self.combinerPrefix)\(getpid())-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             logger.warning("no directory for the combiner sockets; each worker combines on its own", metadata: ["errno": "\(errno)"])
             return nil
         }
         return String(cString: made)
+    }
+
+    static let combinerPrefix = "waitroom-combiner-"
+
+    /// This user's combiner directories in `directory` whose supervisor (the pid in the name) is
+    /// no longer running. Names without a pid, and other users' directories, are left alone.
+    static func staleCombinerDirectories(in directory: String, isAlive: (pid_t) -> Bool) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var stale: [String] = []
+        for name in names where name.hasPrefix(combinerPrefix) {
+            let rest = name.dropFirst(combinerPrefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, !isAlive(pid) else { continue }
+            let path = (directory as NSString).appendingPathComponent(name)
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else { continue }
+            stale.append(path)
+        }
+        return stale.sorted()
+    }
+
+    /// Whether a process with this pid exists (`kill(pid, 0)`; a process of another user counts).
+    static func processExists(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Keeps one slot filled until shutdown.

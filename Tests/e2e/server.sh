@@ -30,6 +30,11 @@ check "migrate again is a no-op" "$BIN" migrate
 check "demo creates the demo event" "$BIN" demo
 
 echo "e2e: serve with 2 workers on one port"
+# The socket directory a supervisor killed with -9 left behind (its pid in the name, gone):
+# the next supervisor removes it at start.
+true & DEAD_PID=$!; wait $DEAD_PID
+STALE_DIR="${TMPDIR:-/tmp}/waitroom-combiner-$DEAD_PID-e2e000"
+mkdir -p "$STALE_DIR"
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 t=$(wait_code 20 "$BASE/readyz" 200) && pass "readyz 200 after start (${t}s)" || fail "readyz 200 after start"
@@ -42,6 +47,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 check "both workers listen on their combiner sockets ($COMBINER_DIR)" test $sockets = yes
+check "a combiner directory left by a supervisor that is gone is removed" test ! -e "$STALE_DIR"
 check "healthz 200" test "$(code "$BASE/healthz")" = 200
 check "metrics is Prometheus text" bash -c "curl -s '$BASE/metrics' | grep -q '^# TYPE'"
 check "metrics show jemalloc in effect" bash -c "curl -s '$BASE/metrics' | grep -q 'waitroom_build_info{.*allocator=\"jemalloc\"'"
