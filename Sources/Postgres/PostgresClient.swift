@@ -82,17 +82,9 @@ public final class PostgresClient: Sendable {
             let (connection, wasIdle) = try await acquire(checkingAlive: false)
             switch await connection.pooled(checkingAlive: wasIdle, count: count, body) {
             case .stale:
-                logger.info("discarding dead idle postgres connection", metadata: ["pg_pid": "\(connection.backendPID)"])
-                await connection.close()
-                connectionLost()
+                await discard(connection, "discarding dead idle postgres connection")
             case .ran(let result, let reusable):
-                if reusable {
-                    handOver(connection)
-                } else {
-                    logger.info("discarding broken postgres connection", metadata: ["pg_pid": "\(connection.backendPID)"])
-                    await connection.close()
-                    connectionLost()
-                }
+                await giveBack(connection, reusable: reusable)
                 return try result.get()
             }
         }
@@ -256,13 +248,22 @@ public final class PostgresClient: Sendable {
     }
 
     private func release(_ connection: PostgresConnection) async {
-        if await connection.resetForReuse() {
+        await giveBack(connection, reusable: await connection.resetForReuse())
+    }
+
+    /// Back to the pool after a lease, or closed and replaced when it can no longer be used.
+    private func giveBack(_ connection: PostgresConnection, reusable: Bool) async {
+        if reusable {
             handOver(connection)
         } else {
-            logger.info("discarding broken postgres connection", metadata: ["pg_pid": "\(connection.backendPID)"])
-            await connection.close()
-            connectionLost()
+            await discard(connection, "discarding broken postgres connection")
         }
+    }
+
+    private func discard(_ connection: PostgresConnection, _ message: Logger.Message) async {
+        logger.info(message, metadata: ["pg_pid": "\(connection.backendPID)"])
+        await connection.close()
+        connectionLost()
     }
 
     /// Gives a healthy connection to the longest waiter, or parks it as idle.

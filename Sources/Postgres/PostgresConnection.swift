@@ -104,7 +104,7 @@ public final class PostgresConnection: Sendable {
     /// whether the connection can go back to the pool.
     enum PooledOutcome<T: Sendable>: Sendable {
         case stale
-        case ran(Result<T, PostgresError>, reusable: Bool)
+        case ran(Result<T, any Error>, reusable: Bool)
     }
 
     /// The pool's whole lease in one job on the connection's thread: the liveness check of an
@@ -119,21 +119,14 @@ public final class PostgresConnection: Sendable {
             outcome = try await thread.run { [handle, metrics] () -> PooledOutcome<T> in
                 if checkingAlive, !handle.checkAlive() { return .stale }
                 metrics.queries.increment(by: Int64(count))
-                let result: Result<T, PostgresError>
-                do {
-                    result = .success(try body(handle))
-                } catch let error as PostgresError {
-                    result = .failure(error)
-                } catch {
-                    result = .failure(PostgresError(code: .server, message: "\(error)"))
-                }
+                let result = Result<T, any Error> { try body(handle) }
                 return .ran(result, reusable: handle.resetForReuse())
             }
         } catch {
             // The thread is stopping: nothing was sent.
             return .stale
         }
-        if case .ran(.failure(let error), _) = outcome { recordFailure(error) }
+        if case .ran(.failure(let error as PostgresError), _) = outcome { recordFailure(error) }
         return outcome
     }
 

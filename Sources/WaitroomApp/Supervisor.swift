@@ -69,6 +69,7 @@ public final class Supervisor: Service {
 
     /// A private directory (mode 0700) for the workers' combiner sockets, or nil (each worker then
     /// combines on its own).
+    ///
     /// The directory's name carries the supervisor's pid, so that one killed outright (`kill -9`,
     /// which leaves its directory behind) is cleaned up by the next supervisor that starts.
     private func makeCombinerDirectory() -> String? {
