@@ -4,7 +4,8 @@
 # `waitroomd serve` (2 workers); and, against the same PostgreSQL in the same run, `pgbench`
 # with 64 clients running the plain five-statement transaction
 #   BEGIN; SELECT … FOR UPDATE; UPDATE; INSERT; COMMIT
-# on one row. Prints both, and the ratio. Loopback only; bounded duration.
+# on one row. Prints both, and the ratio. Each run has a PostgreSQL database of its own, emptied
+# first (as pgbench's tables are). Loopback only; bounded duration.
 #
 #   LoadTests/bench-reserve.sh [seconds] [clients]          ROUNDS=3 LoadTests/bench-reserve.sh (medians)
 set -euo pipefail
@@ -28,6 +29,18 @@ PG_PORT=${WAITROOM_LOCAL_PG_PORT:-5441}
 # event only, not for whatever other runs left in database 0.
 export WAITROOM_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/6}
 if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-cli -p "$REDIS_PORT" -n 6 flushdb >/dev/null; fi
+# A PostgreSQL database of its own, made empty for every run (the server migrates it at start),
+# as pgbench's tables are below: both sides start from the same state, and a run does not depend
+# on what earlier runs and sessions left in the development database (millions of rows, and the
+# autovacuum of their tables landing in some rounds). BENCH_DATABASE_URL runs against another.
+BENCH_DB=waitroom_reserve_bench
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U waitroom -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" \
+    -c "CREATE DATABASE $BENCH_DB" >/dev/null
+  export WAITROOM_DATABASE_URL="postgres://waitroom@127.0.0.1:$PG_PORT/$BENCH_DB"
+else
+  export WAITROOM_DATABASE_URL=$BENCH_DATABASE_URL
+fi
 WORK=$(mktemp -d /tmp/waitroom-bench-reserve.XXXXXX)
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-reserve-$$
@@ -37,7 +50,12 @@ export PGHOST PGPORT PGUSER
 WAITROOM_PORT=$PORT WAITROOM_PROCESSES=${SERVER_PROCESSES:-2} WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \
   WAITROOM_ADMIN_TOKEN=$TOKEN "$BIN" serve >"$WORK/server.log" 2>&1 &
 PID=$!
-cleanup() { kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() {
+  kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"
+  if [ -z "${BENCH_DATABASE_URL:-}" ]; then
+    psql -q -h 127.0.0.1 -p "$PG_PORT" -U waitroom -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+}
 trap cleanup EXIT
 for _ in $(seq 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.2; done
 # shellcheck disable=SC1091
@@ -149,6 +167,16 @@ open(f"{work}/round-{r}", "w").write("%.3f %.1f %.1f %s %s %s %s\n" % (
 PY
 }
 
+# Warm-up, not measured (WARMUP seconds, 5 by default; 0 skips it): the database is new, and
+# the first seconds on empty tables run on plans made for empty tables until the sweeper's
+# planner statistics refresh (every 2 s) sees them grown.
+WARMUP=${WARMUP:-5}
+if [ "$WARMUP" -gt 0 ]; then
+  admit warmup
+  "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
+    --duration "$WARMUP" --summary-file "$WORK/warmup.json" >/dev/null 2>&1
+  echo "warm-up: ${WARMUP}s of the same load, not measured"
+fi
 for r in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && { echo; echo "== round $r of $ROUNDS"; }
   waitroom_round "$r"
