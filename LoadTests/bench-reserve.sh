@@ -33,10 +33,13 @@ if [ -z "${BENCH_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then redis-
 # as pgbench's tables are below: both sides start from the same state, and a run does not depend
 # on what earlier runs and sessions left in the development database (millions of rows, and the
 # autovacuum of their tables landing in some rounds). BENCH_DATABASE_URL runs against another.
+PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=waitroom
+export PGHOST PGPORT PGUSER
 BENCH_DB=waitroom_reserve_bench
+drop_bench_db() { psql -q -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null; }
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then
-  psql -q -h 127.0.0.1 -p "$PG_PORT" -U waitroom -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" \
-    -c "CREATE DATABASE $BENCH_DB" >/dev/null
+  drop_bench_db
+  psql -q -d postgres -c "CREATE DATABASE $BENCH_DB" >/dev/null
   export WAITROOM_DATABASE_URL="postgres://waitroom@127.0.0.1:$PG_PORT/$BENCH_DB"
 else
   export WAITROOM_DATABASE_URL=$BENCH_DATABASE_URL
@@ -44,17 +47,13 @@ fi
 WORK=$(mktemp -d /tmp/waitroom-bench-reserve.XXXXXX)
 TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 EVENT=bench-reserve-$$
-PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=waitroom
-export PGHOST PGPORT PGUSER
 
 WAITROOM_PORT=$PORT WAITROOM_PROCESSES=${SERVER_PROCESSES:-2} WAITROOM_LOG_LEVEL=error WAITROOM_JOIN_RATE_PER_ADDRESS=0 \
   WAITROOM_ADMIN_TOKEN=$TOKEN "$BIN" serve >"$WORK/server.log" 2>&1 &
 PID=$!
 cleanup() {
   kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"
-  if [ -z "${BENCH_DATABASE_URL:-}" ]; then
-    psql -q -h 127.0.0.1 -p "$PG_PORT" -U waitroom -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
+  if [ -z "${BENCH_DATABASE_URL:-}" ]; then drop_bench_db 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 for _ in $(seq 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.2; done
@@ -95,6 +94,11 @@ COMMIT;
 SQL
 
 TIMEFORMAT='%U %S'
+# reserve_load SECONDS SUMMARY: the HTTP clients (the admissions in $WORK/tokens) for SECONDS.
+reserve_load() {
+  "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
+    --duration "$1" --summary-file "$2"
+}
 # waitroom_round R: the HTTP clients for DURATION; the summary in $WORK/waitroom-R.json, the CPU
 # ticks of the server and of PostgreSQL in $WORK/waitroom-R.cpu, the client's in $WORK/client-R.time.
 waitroom_round() {
@@ -103,8 +107,7 @@ waitroom_round() {
   echo "waitroom: $CLIENTS clients, reserve 1 + release, ${DURATION}s (server: 2 workers, release build)"
   # shellcheck disable=SC2046
   s0=$(cpu_ticks $(server_pids)); p0=$(pg_ticks)
-  { time "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
-    --duration "$DURATION" --summary-file "$WORK/waitroom-$r.json" 2>/dev/null | tail -n +2; } 2>"$WORK/client-$r.time"
+  { time reserve_load "$DURATION" "$WORK/waitroom-$r.json" 2>/dev/null | tail -n +2; } 2>"$WORK/client-$r.time"
   # shellcheck disable=SC2046
   s1=$(cpu_ticks $(server_pids)); p1=$(pg_ticks)
   echo "$((s1 - s0)) $((p1 - p0))" >"$WORK/waitroom-$r.cpu"
@@ -173,8 +176,7 @@ PY
 WARMUP=${WARMUP:-5}
 if [ "$WARMUP" -gt 0 ]; then
   admit warmup
-  "$LOAD" reserve --url "http://127.0.0.1:$PORT" --event "$EVENT" --tokens "$WORK/tokens" --connections "$CLIENTS" \
-    --duration "$WARMUP" --summary-file "$WORK/warmup.json" >/dev/null 2>&1
+  reserve_load "$WARMUP" "$WORK/warmup.json" >/dev/null 2>&1
   echo "warm-up: ${WARMUP}s of the same load, not measured"
 fi
 for r in $(seq "$ROUNDS"); do

@@ -54,12 +54,12 @@ public final class PostgresClient: Sendable {
 
     /// Runs one statement on a pooled connection. Parameters are always sent out-of-band.
     public func query(_ sql: String, _ params: [PostgresValue] = []) async throws -> PostgresRows {
-        try await leased(count: 1) { handle in try handle.query(sql, params) }
+        try await leased(.query(sql, params))
     }
 
     /// Runs statements in one round trip (pipeline mode); see `PostgresConnection.pipeline`.
     public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
-        try await leased(count: statements.count) { handle in try handle.pipeline(statements) }
+        try await leased(.pipeline(statements))
     }
 
     /// A whole `BEGIN ... COMMIT` transaction in one round trip; see
@@ -67,20 +67,16 @@ public final class PostgresClient: Sendable {
     public func transactionPipeline(
         isolation: TransactionIsolation = .readCommitted, _ statements: [PostgresStatement]
     ) async throws -> [PostgresRows] {
-        try await leased(count: statements.count + 2) { handle in
-            try handle.transactionPipeline(statements, isolation: isolation)
-        }
+        try await leased(.transactionPipeline(statements, isolation: isolation))
     }
 
     /// A one-job lease (`PostgresConnection.pooled`): the calls above cross to the connection's
     /// thread once and back once, not three times each way. A connection found dead before
     /// anything was sent is discarded and another one tried, as `withConnection` does.
-    private func leased<T: Sendable>(
-        count: Int, _ body: @escaping @Sendable (LibPQConnection) throws -> T
-    ) async throws -> T {
+    private func leased<T: Sendable>(_ job: PostgresConnection.Job<T>) async throws -> T {
         while true {
-            let (connection, wasIdle) = try await acquire(checkingAlive: false)
-            switch await connection.pooled(checkingAlive: wasIdle, count: count, body) {
+            let (connection, unchecked) = try await acquire(checkingAlive: false)
+            switch await connection.pooled(checkingAlive: unchecked, job) {
             case .stale:
                 await discard(connection, "discarding dead idle postgres connection")
             case .ran(let result, let reusable):
@@ -156,9 +152,10 @@ public final class PostgresClient: Sendable {
         case fail(PostgresError)
     }
 
-    /// A connection to lease, and whether it came from the idle list (not new, not handed over
-    /// by another lease just now). With `checkingAlive`, an idle one is checked here first.
-    private func acquire(checkingAlive: Bool) async throws -> (PostgresConnection, wasIdle: Bool) {
+    /// A connection to lease, and whether it is `unchecked`: taken from the idle list without
+    /// the liveness check (which the caller then makes). With `checkingAlive`, an idle one is
+    /// checked here; new connections and ones handed over by another lease need none.
+    private func acquire(checkingAlive: Bool) async throws -> (PostgresConnection, unchecked: Bool) {
         let start = ContinuousClock.now
         defer { metrics.acquireWait.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start)) }
         while true {

@@ -48,7 +48,7 @@ public final class PostgresConnection: Sendable {
     /// Runs one statement. Parameters are sent separately from the SQL (`PQexecParams`),
     /// so they are never interpreted as SQL.
     public func query(_ sql: String, _ params: [PostgresValue] = []) async throws -> PostgresRows {
-        try await measured { handle in try handle.query(sql, params) }
+        try await measured(.query(sql, params))
     }
 
     /// Runs several statements in one round trip using libpq pipeline mode. The statements
@@ -56,7 +56,7 @@ public final class PostgresConnection: Sendable {
     /// the earlier ones are rolled back, the rest skipped, and the error's `statementIndex`
     /// names the failing one.
     public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
-        try await measured(count: statements.count) { handle in try handle.pipeline(statements) }
+        try await measured(.pipeline(statements))
     }
 
     /// `BEGIN; statements...; COMMIT` sent as one pipeline: one round trip for the whole
@@ -66,15 +66,13 @@ public final class PostgresConnection: Sendable {
     public func transactionPipeline(
         isolation: TransactionIsolation = .readCommitted, _ statements: [PostgresStatement]
     ) async throws -> [PostgresRows] {
-        try await measured(count: statements.count + 2) { handle in
-            try handle.transactionPipeline(statements, isolation: isolation)
-        }
+        try await measured(.transactionPipeline(statements, isolation: isolation))
     }
 
     /// Runs a trusted, parameterless SQL script that may hold several statements (`PQexec`,
     /// simple query protocol). Meant for migration bodies only — never put user data in it.
     public func executeScript(_ sql: String) async throws {
-        _ = try await measured { handle in try handle.executeScript(sql) }
+        _ = try await measured(Job(count: 1) { handle in try handle.executeScript(sql) })
     }
 
     /// Runs `body` inside `BEGIN ... COMMIT`; rolls back if `body` throws (and rethrows).
@@ -97,6 +95,26 @@ public final class PostgresConnection: Sendable {
         return value
     }
 
+    /// One call on the connection's thread, and how many statements it runs (for the metrics):
+    /// the same call whether the connection runs it (``measured(_:)``) or the pool leases the
+    /// connection for it (``pooled(checkingAlive:_:)``).
+    struct Job<T: Sendable>: Sendable {
+        var count: Int
+        var body: @Sendable (LibPQConnection) throws -> T
+
+        static func query(_ sql: String, _ params: [PostgresValue]) -> Job<PostgresRows> {
+            Job<PostgresRows>(count: 1) { handle in try handle.query(sql, params) }
+        }
+
+        static func pipeline(_ statements: [PostgresStatement]) -> Job<[PostgresRows]> {
+            Job<[PostgresRows]>(count: statements.count) { handle in try handle.pipeline(statements) }
+        }
+
+        static func transactionPipeline(_ statements: [PostgresStatement], isolation: TransactionIsolation) -> Job<[PostgresRows]> {
+            Job<[PostgresRows]>(count: statements.count + 2) { handle in try handle.transactionPipeline(statements, isolation: isolation) }
+        }
+    }
+
     // MARK: Pool support
 
     /// What a pooled one-job call did: `stale` when the connection was found dead before
@@ -111,15 +129,13 @@ public final class PostgresConnection: Sendable {
     /// idle connection (`checkingAlive`), `body`, and the reset for reuse. One hand-over to the
     /// thread and one back, where `checkAlive`, the statement and `resetForReuse` as separate
     /// jobs would take three of each.
-    func pooled<T: Sendable>(
-        checkingAlive: Bool, count: Int, _ body: @escaping @Sendable (LibPQConnection) throws -> T
-    ) async -> PooledOutcome<T> {
+    func pooled<T: Sendable>(checkingAlive: Bool, _ job: Job<T>) async -> PooledOutcome<T> {
         let outcome: PooledOutcome<T>
         do {
             outcome = try await thread.run { [handle, metrics] () -> PooledOutcome<T> in
                 if checkingAlive, !handle.checkAlive() { return .stale }
-                metrics.queries.increment(by: Int64(count))
-                let result = Result<T, any Error> { try body(handle) }
+                metrics.queries.increment(by: Int64(job.count))
+                let result = Result<T, any Error> { try job.body(handle) }
                 return .ran(result, reusable: handle.resetForReuse())
             }
         } catch {
@@ -147,12 +163,10 @@ public final class PostgresConnection: Sendable {
         logger.debug("postgres connection closed")
     }
 
-    private func measured<T: Sendable>(
-        count: Int = 1, _ body: @escaping @Sendable (LibPQConnection) throws -> T
-    ) async throws -> T {
-        metrics.queries.increment(by: Int64(count))
+    private func measured<T: Sendable>(_ job: Job<T>) async throws -> T {
+        metrics.queries.increment(by: Int64(job.count))
         do {
-            return try await thread.run { [handle] in try body(handle) }
+            return try await thread.run { [handle] in try job.body(handle) }
         } catch let error as PostgresError {
             recordFailure(error)
             throw error

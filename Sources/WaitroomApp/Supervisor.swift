@@ -75,8 +75,12 @@ public final class Supervisor: Service {
     private func makeCombinerDirectory() -> String? {
         let temporary = NSTemporaryDirectory()
         for stale in Self.staleCombinerDirectories(in: temporary, isAlive: Self.processExists) {
-            try? FileManager.default.removeItem(atPath: stale)
-            logger.info("removed the combiner directory of a supervisor that is gone", metadata: ["path": "\(stale)"])
+            do {
+                try FileManager.default.removeItem(atPath: stale)
+                logger.info("removed the combiner directory of a supervisor that is gone", metadata: ["path": "\(stale)"])
+            } catch {
+                logger.warning("could not remove the combiner directory of a supervisor that is gone", metadata: ["path": "\(stale)", "error": "\(error)"])
+            }
         }
         var template = Array((temporary as NSString).appendingPathComponent("\(Self.combinerPrefix)\(getpid())-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
