@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
+        // Batched socket sends through io_uring (raw system calls, the kernel's own header).
+        .target(name: "CSendRing"),
 
         // Thin, safe Swift layers: the only importers of the C modules.
         .target(name: "Redis", dependencies: [
@@ -74,7 +76,7 @@ let package = Package(
 
         // HTTP/SSE server library.
         .target(name: "Edge", dependencies: [
-            "Waitroom", "Inventory", "Tokens", "FastJSON",
+            "Waitroom", "Inventory", "Tokens", "FastJSON", "CSendRing",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

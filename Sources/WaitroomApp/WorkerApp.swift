@@ -72,6 +72,7 @@ public enum WorkerApp {
         var hubConfiguration = SSEHubConfiguration()
         let environment = ProcessInfo.processInfo.environment
         if environment["WAITROOM_SSE_DIRECT_WRITES"] == "0" { hubConfiguration.directWrites = false }
+        if environment["WAITROOM_SSE_BATCHED_SENDS"] == "0" { hubConfiguration.batchedSends = false }
         if let slice = environment["WAITROOM_SSE_WALK_SLICE"].flatMap(Int.init), slice > 0 { hubConfiguration.walkSlice = slice }
         let hub = SSEHub(eventLoopGroup: group, configuration: hubConfiguration)
         // One admission configuration for the admitter and for the trackers, which tell the hub

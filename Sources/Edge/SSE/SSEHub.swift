@@ -152,6 +152,9 @@ public final class SSEHub: Sendable {
             total.events += stats.events
             total.updateInterval = max(total.updateInterval, stats.updateInterval)
             total.busyShare = max(total.busyShare, stats.busyShare)
+            total.batchedLoops += stats.batchedLoops
+            total.sendBatches += stats.sendBatches
+            total.batchedFrames += stats.batchedFrames
         }
         return total
     }

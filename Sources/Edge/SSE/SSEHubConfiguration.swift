@@ -37,6 +37,10 @@ public struct SSEHubConfiguration: Sendable {
     /// Frames go straight to the socket (``HTTPDirectSocket``) when they can; `false` writes
     /// every frame through NIO (`WAITROOM_SSE_DIRECT_WRITES=0`).
     public var directWrites: Bool
+    /// The direct writes of a walk slice go to the kernel in one io_uring submission
+    /// (``SSESendBatch``) where the kernel offers it; `false` sends each with its own `send`
+    /// (`WAITROOM_SSE_BATCHED_SENDS=0`).
+    public var batchedSends: Bool
 
     /// The defaults: retry 3 s, reconnect 250 ms, one update a second, keepalive 15 s, early-tick
     /// window 50 ms, late-tick grace 250 ms (more than the 100 ms between admission ticks), walks
@@ -54,9 +58,11 @@ public struct SSEHubConfiguration: Sendable {
         earlyTickWindow: TimeAmount = .milliseconds(50),
         lateTickGrace: TimeAmount = .milliseconds(250),
         walkSlice: Int = 256,
-        directWrites: Bool = true
+        directWrites: Bool = true,
+        batchedSends: Bool = true
     ) {
         self.directWrites = directWrites
+        self.batchedSends = batchedSends
         self.walkSlice = walkSlice
         self.earlyTickWindow = earlyTickWindow
         self.lateTickGrace = lateTickGrace

@@ -15,6 +15,11 @@ public struct SSEHubStats: Sendable, Equatable {
     public var updateInterval: TimeAmount
     /// The highest share of the last two seconds any loop spent walking streams.
     public var busyShare: Double
+    /// Loops whose direct writes go to the kernel in batches (``SSEHubConfiguration/batchedSends``).
+    public var batchedLoops = 0
+    /// Batches submitted, and the frames they carried, since the start.
+    public var sendBatches = 0
+    public var batchedFrames = 0
 
     /// Stats with the given counts.
     public init(streams: Int = 0, pendingStreams: Int = 0, events: Int = 0, updateInterval: TimeAmount = .zero, busyShare: Double = 0) {

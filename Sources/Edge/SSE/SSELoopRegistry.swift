@@ -79,6 +79,10 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// The frame of a direct write is built here (no allocation per frame), with room in front
     /// for the chunk header.
     private var scratch = ByteBufferAllocator().buffer(capacity: 512)
+    /// The direct writes of a walk slice, submitted together (``SSESendBatch``); `nil` when
+    /// batching is off or the kernel has no io_uring. Used only inside ``batched(_:)``.
+    private var sendBatch: SSESendBatch<(stream: SSEStream, writer: HTTPBodyStreamWriter)>?
+    private var batching = false
 
     init(eventLoop: any EventLoop, configuration: SSEHubConfiguration, metrics: SSEMetrics, name: String = "0") {
         self.eventLoop = eventLoop
@@ -89,7 +93,15 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.intervalGauge.record(Double(configuration.minimumInterval.nanoseconds) / 1e9)
         self.busyGauge = metrics.busyGauge(loop: name)
         self.busyGauge.record(0)
+        if configuration.directWrites && configuration.batchedSends {
+            let made = SSESendBatch<(stream: SSEStream, writer: HTTPBodyStreamWriter)>.make(capacity: max(1, min(configuration.walkSlice, 1024)))
+            self.sendBatch = made.batch
+            metrics.batchedSends(loop: name, on: made.batch != nil, error: made.error)
+        }
     }
+
+    /// Whether this loop's direct writes go through ``SSESendBatch``.
+    var sendsBatched: Bool { self.sendBatch?.isUsable ?? false }
 
     // MARK: Stream lifecycle
 
@@ -274,7 +286,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         let end = streams.count - start <= slice ? streams.count : start + slice   // no overflow at .max
         let sliceStart = NIODeadline.now()
         defer { self.busyNanoseconds += (NIODeadline.now() - sliceStart).nanoseconds }
-        body(streams[start..<end], startedAt)
+        self.batched { body(streams[start..<end], startedAt) }
         guard end < streams.count else {
             done(wroteEarlier)
             return
@@ -297,7 +309,7 @@ final class SSELoopRegistry: @unchecked Sendable {
         let recent = group.recent
         group.recent.removeAll(keepingCapacity: false)
         let now = NIODeadline.now()
-        self.walk(recent, of: group, now: now, urgentKeys: nil, resolve: resolve)
+        self.batched { self.walk(recent, of: group, now: now, urgentKeys: nil, resolve: resolve) }
         self.finishWalk(receivedAt: nil)
         self.scheduleDeferred(eventID: eventID, group: group)
         self.busyNanoseconds += (NIODeadline.now() - now).nanoseconds
@@ -504,6 +516,11 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         guard let group = self.events[eventID] else { return }
         let now = NIODeadline.now()
+        self.batched { self.broadcast(update, to: group, now: now) }
+        self.finishWalk(receivedAt: nil)
+    }
+
+    private func broadcast(_ update: SSEStreamUpdate, to group: EventStreams, now: NIODeadline) {
         for stream in group.streams.values {
             guard let writer = stream.writer else { continue }
             switch update {
@@ -525,7 +542,6 @@ final class SSELoopRegistry: @unchecked Sendable {
                 if unflushed { self.touched.append(stream) } else { self.wroteInWalk = true }
             }
         }
-        self.finishWalk(receivedAt: nil)
     }
 
     /// Ends the streams of one key (e.g. the place left), after sending `event` if given.
@@ -566,6 +582,9 @@ final class SSELoopRegistry: @unchecked Sendable {
     func stats() -> SSEHubStats {
         self.eventLoop.assertInEventLoop()
         var stats = SSEHubStats(updateInterval: self.pacing.interval, busyShare: self.pacing.busyShare)
+        stats.batchedLoops = self.sendsBatched ? 1 : 0
+        stats.sendBatches = self.sendBatch?.submissions ?? 0
+        stats.batchedFrames = self.sendBatch?.framesSubmitted ?? 0
         for group in self.events.values where !group.streams.isEmpty {
             stats.events += 1
             stats.streams += group.streams.count
@@ -609,6 +628,8 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// `true` when the frame was written through NIO unflushed (`flush: false`).
     private func emit(to stream: SSEStream, writer: HTTPBodyStreamWriter, capacity: Int, flush: Bool,
                       _ encode: (inout ByteBuffer) -> Void) -> Bool {
+        // A frame of this stream in the batch goes first (ordering).
+        if stream.inSendBatch { self.flushSendBatch() }
         if stream.descriptor >= 0 && stream.queuedWrites == 0 {
             self.scratch.clear()
             self.scratch.moveWriterIndex(forwardBy: HTTPStreamHandler.headroom)
@@ -616,20 +637,14 @@ final class SSELoopRegistry: @unchecked Sendable {
             encode(&self.scratch)
             if stream.chunked { HTTPStreamHandler.frame(&self.scratch) }
             let descriptor = stream.descriptor
+            if self.batching, self.appendToSendBatch(descriptor: descriptor, stream: stream, writer: writer) { return false }
             let sent = self.scratch.withUnsafeReadableBytes { HTTPDirectSocket.send(descriptor, $0) }
-            if sent == self.scratch.readableBytes { return false }
-            if sent < 0 {
-                // The connection failed: close it (NIO's close ends the stream).
-                stream.descriptor = -1
-                writer.channel.close(promise: nil)
-                return false
+            self.afterDirectSend(sent: sent, of: self.scratch.readableBytes, stream: stream, writer: writer) {
+                self.scratch.moveReaderIndex(forwardBy: sent)
+                var rest = writer.channel.allocator.buffer(capacity: self.scratch.readableBytes)
+                rest.writeImmutableBuffer(self.scratch)
+                return rest
             }
-            // The socket's buffer is full (a slow reader): NIO keeps the rest and writes it when
-            // the socket drains; until then the stream is not writable (latest value only).
-            self.scratch.moveReaderIndex(forwardBy: sent)
-            var rest = writer.channel.allocator.buffer(capacity: self.scratch.readableBytes)
-            rest.writeImmutableBuffer(self.scratch)
-            self.queue(rest, framed: true, for: stream, writer: writer)
             return false
         }
         var buffer = writer.makeBuffer(capacity: capacity)
@@ -640,6 +655,94 @@ final class SSELoopRegistry: @unchecked Sendable {
         }
         writer.write(buffer, flush: flush)
         return !flush
+    }
+
+    /// What follows a direct write of `length` bytes of which the socket took `sent`: nothing
+    /// when it took them all; closing the connection when it failed (NIO's close ends the
+    /// stream); otherwise the socket's buffer is full (a slow reader), and NIO keeps the rest
+    /// (`rest`) and writes it when the socket drains; until then the stream is not writable
+    /// (latest value only).
+    private func afterDirectSend(sent: Int, of length: Int, stream: SSEStream, writer: HTTPBodyStreamWriter,
+                                 rest: () -> ByteBuffer) {
+        if sent == length { return }
+        if sent < 0 {
+            stream.descriptor = -1
+            writer.channel.close(promise: nil)
+            return
+        }
+        self.queue(rest(), framed: true, for: stream, writer: writer)
+    }
+
+    /// Runs `body` with direct writes gathered in the send batch, then submits them.
+    private func batched(_ body: () -> Void) {
+        guard !self.batching, let batch = self.sendBatch, batch.isUsable else {
+            body()
+            return
+        }
+        self.batching = true
+        body()
+        self.batching = false
+        self.flushSendBatch()
+    }
+
+    /// Queues the scratch frame for `stream` in the send batch (submitting the batch first when
+    /// it is full); `false` when it must be sent another way (no usable batch, or a frame larger
+    /// than the batch's arena).
+    private func appendToSendBatch(descriptor: Int32, stream: SSEStream, writer: HTTPBodyStreamWriter) -> Bool {
+        guard let batch = self.sendBatch else { return false }
+        for attempt in 0..<2 {
+            guard batch.isUsable else { return false }
+            let appended = self.scratch.withUnsafeReadableBytes {
+                batch.append($0, descriptor: descriptor, owner: (stream, writer))
+            }
+            if appended {
+                stream.inSendBatch = true
+                return true
+            }
+            if attempt == 0 {
+                if batch.isEmpty { return false }
+                self.flushSendBatch()
+            }
+        }
+        return false
+    }
+
+    /// Submits the send batch and handles each frame's outcome as a direct write's. The outcomes
+    /// are read first and NIO is called after (a short write's rest, a failed connection's
+    /// close): a write through NIO can call back into this registry (a write completing, the
+    /// channel's writability), which may add frames to the batch again.
+    private func flushSendBatch() {
+        guard let batch = self.sendBatch, !batch.isEmpty else { return }
+        var followUps: [(stream: SSEStream, writer: HTTPBodyStreamWriter, rest: ByteBuffer?)] = []
+        batch.submit { entry, outcome, bytes in
+            let (stream, writer) = entry.owner
+            stream.inSendBatch = false
+            let sent: Int
+            switch outcome {
+            case .sent: return
+            case .short(let count): sent = count
+            case .failed: sent = -1
+            case .notSubmitted:
+                // Not taken by the kernel (nothing was sent): one `send` of its own.
+                sent = stream.descriptor >= 0 ? HTTPDirectSocket.send(stream.descriptor, bytes) : -1
+            }
+            if sent == entry.length { return }
+            if sent < 0 {
+                stream.descriptor = -1
+                followUps.append((stream, writer, nil))
+                return
+            }
+            var rest = writer.channel.allocator.buffer(capacity: entry.length - sent)
+            rest.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
+            followUps.append((stream, writer, rest))
+        }
+        for followUp in followUps {
+            if let rest = followUp.rest {
+                self.queue(rest, framed: true, for: followUp.stream, writer: followUp.writer)
+            } else {
+                followUp.writer.channel.close(promise: nil)
+            }
+        }
     }
 
     /// Writes (and flushes) through NIO, counting the write as queued until NIO has written it;
@@ -669,6 +772,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Returns whether anything was written since the last call.
     @discardableResult
     private func finishWalk(receivedAt: ContinuousClock.Instant?, wroteEarlier: Bool = false) -> Bool {
+        self.flushSendBatch()
         let wrote = self.wroteInWalk || !self.touched.isEmpty || !self.ending.isEmpty || wroteEarlier
         self.wroteInWalk = false
         for stream in self.touched where !stream.ended {
@@ -690,6 +794,7 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Finishes the body (which flushes) and forgets the stream.
     private func end(_ stream: SSEStream) {
         guard !stream.ended else { return }
+        if stream.inSendBatch { self.flushSendBatch() }   // its frames before the body's end
         stream.ended = true
         stream.writer?.finish()
         self.remove(stream)
@@ -756,6 +861,10 @@ final class SSELoopRegistry: @unchecked Sendable {
     /// Writes `: keepalive` to every writable stream silent for at least `age`; with the timer
     /// running every `age`, no stream is silent longer than twice that (the keepalive interval).
     private func sendKeepalives(olderThan age: TimeAmount) {
+        self.batched { self.writeKeepalives(olderThan: age) }
+    }
+
+    private func writeKeepalives(olderThan age: TimeAmount) {
         let now = NIODeadline.now()
         for group in self.events.values {
             for stream in group.streams.values where now - stream.lastWriteAt >= age {

@@ -3,7 +3,8 @@ import Synchronization
 
 /// The hub's metric handles, created once: `waitroom_sse_streams_open`,
 /// `waitroom_sse_events_sent_total{event}`, `waitroom_position_update_lag_seconds` and
-/// `waitroom_sse_update_interval_seconds{loop}` and `waitroom_sse_walk_busy_ratio{loop}`.
+/// `waitroom_sse_update_interval_seconds{loop}`, `waitroom_sse_walk_busy_ratio{loop}` and
+/// `waitroom_sse_batched_sends{loop, error}`.
 final class SSEMetrics: Sendable {
     private let open = Atomic<Int>(0)
     private let streamsOpen: Gauge
@@ -42,6 +43,14 @@ final class SSEMetrics: Sendable {
     /// streams (``SSEPacing``'s busy signal).
     func busyGauge(loop: String) -> Gauge {
         Gauge(label: "waitroom_sse_walk_busy_ratio", dimensions: [("loop", loop)], factory: factory)
+    }
+
+    /// `waitroom_sse_batched_sends{loop, error}`: 1 when the loop's direct writes go to the
+    /// kernel in batches (``SSESendBatch``), 0 when each has its own `send`; `error` is the errno
+    /// of a kernel that refused io_uring (0 otherwise).
+    func batchedSends(loop: String, on: Bool, error: Int32) {
+        Gauge(label: "waitroom_sse_batched_sends", dimensions: [("loop", loop), ("error", String(error))], factory: factory)
+            .record(on ? 1 : 0)
     }
 
     func streamOpened() {

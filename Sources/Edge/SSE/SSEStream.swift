@@ -55,6 +55,9 @@ final class SSEStream: @unchecked Sendable {
     /// written yet: while any is queued, direct writes would overtake it, so the stream counts as
     /// not writable (a newer value waits as `pending`, latest only).
     var queuedWrites = 0
+    /// A frame of it waits in its loop's ``SSESendBatch``: the batch goes first before anything
+    /// else is written to it.
+    var inSendBatch = false
 
     /// A frame can go out now.
     var canWrite: Bool { self.writable && self.queuedWrites == 0 }
