@@ -21,6 +21,18 @@ pg_cluster_ticks() {
   echo $(( $(cpu_ticks "$pm" $(pgrep -P "$pm") 2>/dev/null) + $(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $14 + $15}') ))
 }
 
+# Busy ticks of the whole machine (every CPU; all of /proc/stat's cpu line but idle and iowait).
+machine_ticks() {
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+
+# Ticks of the kernel's softirq threads (ksoftirqd/N): network receive work the kernel did not
+# do in the context of the process that raised it.
+ksoftirqd_ticks() {
+  # shellcheck disable=SC2046
+  cpu_ticks $(pgrep -x 'ksoftirqd/[0-9]+' || true) 2>/dev/null || echo 0
+}
+
 # Σ resident set (KB) of the given pids.
 rss_kb() {
   local total=0 pid

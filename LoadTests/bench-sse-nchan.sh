@@ -7,6 +7,11 @@
 #                                  ÷ messages the client received in the window
 #   KB per connection            = (Σ RSS of the workers with everyone connected − Σ RSS before
 #                                  connecting) ÷ connections open
+#   machine µs per message       = Δ busy time of every CPU (/proc/stat: server, client, Redis,
+#                                  kernel threads) ÷ messages: work that leaves the server's
+#                                  processes (e.g. to ksoftirqd) still counts here
+#   ksoftirqd µs per message     = Δ CPU of the ksoftirqd/N threads ÷ messages
+#   client µs per message        = Δ CPU of the client's processes ÷ messages
 # and prints a table with both rows and the ratios Waitroom / Nchan (results in LoadTests/results/).
 #
 #   LoadTests/bench-sse-nchan.sh [subscribers] [window-seconds] [--target nchan|waitroom|both]
@@ -109,7 +114,7 @@ waitroom_drive_messages() { # SECONDS
 }
 
 # ---- One measurement -------------------------------------------------------------------------------
-# Prints: name|open|messages|cpu_us_per_msg|kb_per_conn|baseline_kb|p50|p99|max|errors
+# Prints: name|open|messages|cpu_us_per_msg|kb_per_conn|baseline_kb|p50|p99|max|errors|machine_us|softirqd_us|client_us
 measure() {
   local name=$1 status=$WORK/status-$1.json
   "${name}_start"
@@ -139,13 +144,16 @@ measure() {
   done
   sleep "$SETTLE"
   open=$(status_field "$status" "d['snapshot']['open']")
-  local rss1 cpu0 ev0 cpu1 ev1
+  local rss1 cpu0 ev0 cpu1 ev1 all0 all1 si0 si1 cl0 cl1 client_pids
   rss1=$(rss_kb "${SERVER_PIDS[@]}")
+  client_pids=("$CLIENT_PID" $(pgrep -P "$CLIENT_PID" || true))
+  all0=$(machine_ticks); si0=$(ksoftirqd_ticks); cl0=$(cpu_ticks "${client_pids[@]}" 2>/dev/null)
   cpu0=$(cpu_ticks "${SERVER_PIDS[@]}")
   ev0=$(status_field "$status" "d['snapshot']['events']")
   "${name}_drive_messages" "$WINDOW"
   sleep 2   # let the last fan-out drain and the client report it
   cpu1=$(cpu_ticks "${SERVER_PIDS[@]}")
+  all1=$(machine_ticks); si1=$(ksoftirqd_ticks); cl1=$(cpu_ticks "${client_pids[@]}" 2>/dev/null)
   ev1=$(status_field "$status" "d['snapshot']['events']")
   wait "$CLIENT_PID" || true
   CLIENT_PID=
@@ -154,6 +162,10 @@ measure() {
   local cpu_us kb
   cpu_us=$(echo "scale=2; ($cpu1 - $cpu0) * 1000000 / $CLK_TCK / ($messages + ($messages == 0))" | bc)
   kb=$(echo "scale=2; ($rss1 - $rss0) / ($open + ($open == 0))" | bc)
+  local machine_us softirqd_us client_us
+  machine_us=$(echo "scale=2; ($all1 - $all0) * 1000000 / $CLK_TCK / ($messages + ($messages == 0))" | bc)
+  softirqd_us=$(echo "scale=2; ($si1 - $si0) * 1000000 / $CLK_TCK / ($messages + ($messages == 0))" | bc)
+  client_us=$(echo "scale=2; ($cl1 - $cl0) * 1000000 / $CLK_TCK / ($messages + ($messages == 0))" | bc)
   local p50 p99 mx errors
   p50=$(status_field "$status" "'%.2f' % (d['p50Micros']/1000) if d.get('p50Micros') is not None else '-'")
   p99=$(status_field "$status" "'%.2f' % (d['p99Micros']/1000) if d.get('p99Micros') is not None else '-'")
@@ -161,33 +173,33 @@ measure() {
   errors=$(status_field "$status" "d['snapshot']['errors']")
   {
     echo "== $name: client output"; cat "$WORK/client-$name.txt"; head -20 "$WORK/client-$name.err"
-    echo "cpu ticks $cpu0 -> $cpu1 (CLK_TCK $CLK_TCK), events $ev0 -> $ev1, rss $rss0 KB -> $rss1 KB, open $open"
+    echo "cpu ticks $cpu0 -> $cpu1 (CLK_TCK $CLK_TCK), machine $all0 -> $all1, ksoftirqd $si0 -> $si1, client $cl0 -> $cl1, events $ev0 -> $ev1, rss $rss0 KB -> $rss1 KB, open $open"
   } >>"$OUT"
-  echo "$name|$open|$messages|$cpu_us|$kb|$rss0|$p50|$p99|$mx|$errors"
+  echo "$name|$open|$messages|$cpu_us|$kb|$rss0|$p50|$p99|$mx|$errors|$machine_us|$softirqd_us|$client_us"
 }
 
 {
   echo "# $(date -u +%FT%TZ) bench-sse-nchan.sh $SUBSCRIBERS subscribers, window ${WINDOW}s, target $TARGET"
 } >"$OUT"
 rows=()
-if [ "$TARGET" = nchan ] || [ "$TARGET" = both ]; then rows+=("$(measure nchan)"); else rows+=("nchan|-|-|-|-|-|-|-|-|not run"); fi
-if [ "$TARGET" = waitroom ] || [ "$TARGET" = both ]; then rows+=("$(measure waitroom)"); else rows+=("waitroom|-|-|-|-|-|-|-|-|not run"); fi
+if [ "$TARGET" = nchan ] || [ "$TARGET" = both ]; then rows+=("$(measure nchan)"); else rows+=("nchan|-|-|-|-|-|-|-|-|not run|-|-|-"); fi
+if [ "$TARGET" = waitroom ] || [ "$TARGET" = both ]; then rows+=("$(measure waitroom)"); else rows+=("waitroom|-|-|-|-|-|-|-|-|not run|-|-|-"); fi
 
 {
   echo
   echo "SSE fan-out, $SUBSCRIBERS subscribers, 1 message/s each for ${WINDOW}s; server: $SERVER_PROCESSES worker processes each;"
   echo "client: waitroom-load sse, $CLIENT_PROCESSES processes, $SOURCE_ADDRESSES source addresses (shares the 2 cores)"
-  printf '%-9s | %8s | %9s | %10s | %9s | %11s | %8s | %8s | %8s | %s\n' \
-    target open messages "CPU µs/msg" "KB/conn" "idle RSS KB" "p50 ms" "p99 ms" "max ms" errors
-  printf '%s\n' "----------+----------+-----------+------------+-----------+-------------+----------+----------+----------+-------"
+  printf '%-9s | %8s | %9s | %10s | %9s | %11s | %8s | %8s | %8s | %6s | %14s | %15s | %14s\n' \
+    target open messages "CPU µs/msg" "KB/conn" "idle RSS KB" "p50 ms" "p99 ms" "max ms" errors "machine µs/msg" "ksoftirqd µs/msg" "client µs/msg"
+  printf '%s\n' "----------+----------+-----------+------------+-----------+-------------+----------+----------+----------+--------+----------------+-----------------+---------------"
   for row in "${rows[@]}"; do
-    IFS='|' read -r n o m c k b l50 l99 lmax e <<<"$row"
-    printf '%-9s | %8s | %9s | %10s | %9s | %11s | %8s | %8s | %8s | %s\n' "$n" "$o" "$m" "$c" "$k" "$b" "$l50" "$l99" "$lmax" "$e"
+    IFS='|' read -r n o m c k b l50 l99 lmax e mu su cu <<<"$row"
+    printf '%-9s | %8s | %9s | %10s | %9s | %11s | %8s | %8s | %8s | %6s | %14s | %15s | %14s\n' "$n" "$o" "$m" "$c" "$k" "$b" "$l50" "$l99" "$lmax" "$e" "$mu" "$su" "$cu"
   done
-  IFS='|' read -r _ _ _ c_n k_n _ <<<"${rows[0]}"
-  IFS='|' read -r _ _ _ c_w k_w _ <<<"${rows[1]}"
+  IFS='|' read -r _ _ _ c_n k_n _ _ _ _ _ m_n _ <<<"${rows[0]}"
+  IFS='|' read -r _ _ _ c_w k_w _ _ _ _ _ m_w _ <<<"${rows[1]}"
   if [ "$c_n" != "-" ] && [ "$c_w" != "-" ]; then
-    echo "ratio waitroom / nchan: CPU per message $(echo "scale=2; $c_w / $c_n" | bc)x, memory per connection $(echo "scale=2; $k_w / $k_n" | bc)x"
+    echo "ratio waitroom / nchan: CPU per message $(echo "scale=2; $c_w / $c_n" | bc)x, memory per connection $(echo "scale=2; $k_w / $k_n" | bc)x, machine CPU per message (server, client and kernel threads) $(echo "scale=2; $m_w / $m_n" | bc)x"
   else
     echo "ratio waitroom / nchan: - (both targets needed: --target both)"
   fi
