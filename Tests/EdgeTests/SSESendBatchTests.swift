@@ -96,10 +96,13 @@ struct SSESendBatchTests {
             [UInt8](repeating: 0x61, count: count).withUnsafeBytes { ring.append($0, descriptor: a, owner: count) }
         }
         #expect(!append(65))          // larger than the arena: never fits
+        #expect(ring.hasRoom(for: 64) && !ring.hasRoom(for: 65))
         #expect(append(40))
+        #expect(!ring.hasRoom(for: 30))
         #expect(!append(30))          // the arena has 24 bytes left
         #expect(append(20))
         #expect(ring.capacity == 2)
+        #expect(!ring.hasRoom(for: 1))
         #expect(!append(1))           // two frames: the ring is full
         ring.submit { _, outcome, _ in #expect(outcome == .sent) }
         #expect(Self.readAll(b).count == 60)
@@ -157,7 +160,23 @@ struct SSESendBatchTests {
             }
             for connection in connections {
                 #expect(SSEHubTests.received(connection).events.count == 2)
+            }
+            // A broadcast is not sliced: with batches of 4 frames (the slice), the batch fills
+            // and goes out several times within it, and every stream still gets its frame once,
+            // in order, then the final one and the end of its body.
+            let beforeBroadcast = await hub.stats()
+            hub.broadcast(eventID: "e", .latest(SSEEvent(name: "paused", data: "{}")))
+            hub.broadcast(eventID: "e", .final(SSEEvent(name: "sold_out", data: "{}")))
+            for connection in connections {
+                let received = try await SSEHubTests.wait(connection) { $0.ended }
+                #expect(received.events.map(\.event) == ["position", "position", "paused", "sold_out"])
+                #expect(received.events.map(\.id) == ["1", "2", "3", "4"])
                 await connection.close()
+            }
+            let afterBroadcast = await hub.stats()
+            if batched && Self.available {
+                #expect(afterBroadcast.batchedFrames - beforeBroadcast.batchedFrames == 2 * count)
+                #expect(afterBroadcast.sendBatches - beforeBroadcast.sendBatches >= 2 * count / configuration.walkSlice)
             }
         }
     }

@@ -631,6 +631,9 @@ final class SSELoopRegistry: @unchecked Sendable {
         // A frame of this stream in the batch goes first (ordering).
         if stream.inSendBatch { self.flushSendBatch() }
         if stream.descriptor >= 0 && stream.queuedWrites == 0 {
+            // A full batch goes before this frame is encoded: submitting calls NIO, which can
+            // call back into this registry and reuse the scratch buffer.
+            if self.batching, let batch = self.sendBatch, !batch.hasRoom(for: capacity + 32) { self.flushSendBatch() }
             self.scratch.clear()
             self.scratch.moveWriterIndex(forwardBy: HTTPStreamHandler.headroom)
             self.scratch.moveReaderIndex(forwardBy: HTTPStreamHandler.headroom)
@@ -638,6 +641,8 @@ final class SSELoopRegistry: @unchecked Sendable {
             if stream.chunked { HTTPStreamHandler.frame(&self.scratch) }
             let descriptor = stream.descriptor
             if self.batching, self.appendToSendBatch(descriptor: descriptor, stream: stream, writer: writer) { return false }
+            // Not batched (or larger than the batch takes): its own `send`; its stream has
+            // nothing in the batch, so the order of its frames holds.
             let sent = self.scratch.withUnsafeReadableBytes { HTTPDirectSocket.send(descriptor, $0) }
             self.afterDirectSend(sent: sent, of: self.scratch.readableBytes, stream: stream, writer: writer) {
                 self.scratch.moveReaderIndex(forwardBy: sent)
@@ -685,26 +690,15 @@ final class SSELoopRegistry: @unchecked Sendable {
         self.flushSendBatch()
     }
 
-    /// Queues the scratch frame for `stream` in the send batch (submitting the batch first when
-    /// it is full); `false` when it must be sent another way (no usable batch, or a frame larger
-    /// than the batch's arena).
+    /// Queues the scratch frame for `stream` in the send batch; `false` when it must be sent
+    /// another way (no usable batch, or no room left for a frame larger than expected).
     private func appendToSendBatch(descriptor: Int32, stream: SSEStream, writer: HTTPBodyStreamWriter) -> Bool {
         guard let batch = self.sendBatch else { return false }
-        for attempt in 0..<2 {
-            guard batch.isUsable else { return false }
-            let appended = self.scratch.withUnsafeReadableBytes {
-                batch.append($0, descriptor: descriptor, owner: (stream, writer))
-            }
-            if appended {
-                stream.inSendBatch = true
-                return true
-            }
-            if attempt == 0 {
-                if batch.isEmpty { return false }
-                self.flushSendBatch()
-            }
+        let appended = self.scratch.withUnsafeReadableBytes {
+            batch.append($0, descriptor: descriptor, owner: (stream, writer))
         }
-        return false
+        if appended { stream.inSendBatch = true }
+        return appended
     }
 
     /// Submits the send batch and handles each frame's outcome as a direct write's. The outcomes

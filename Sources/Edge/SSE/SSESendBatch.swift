@@ -69,6 +69,11 @@ final class SSESendBatch<Owner> {
 
     var isEmpty: Bool { self.entries.isEmpty }
 
+    /// Whether one more frame of `bytes` fits (a frame, and room for it in the arena).
+    func hasRoom(for bytes: Int) -> Bool {
+        self.ring != nil && self.entries.count < self.capacity && self.used + bytes <= self.arena.count
+    }
+
     /// Queues a copy of `frame` for `stream`'s socket; `false` when the batch is full (submit
     /// first) or the frame does not fit the arena at all (send it another way).
     func append(_ frame: UnsafeRawBufferPointer, descriptor: Int32, owner: Owner) -> Bool {
