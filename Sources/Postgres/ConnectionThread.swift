@@ -12,7 +12,10 @@ final class ConnectionThread: @unchecked Sendable {
     private var stopping = false
 
     init(name: String) {
-        let thread = Thread { [self] in self.loop() }
+        let thread = Thread { [self] in
+            ThreadName.set(name)
+            self.loop()
+        }
         thread.name = name
         thread.stackSize = 512 * 1024
         thread.start()

@@ -33,6 +33,7 @@ public final class PostgresConnection: Sendable {
     static func connect(
         configuration: PostgresConfiguration, metrics: PostgresMetrics, logger: Logger
     ) async throws -> PostgresConnection {
+        // "pg-" and the pool's name, as much of it as a thread name holds (15 bytes).
         let thread = ConnectionThread(name: "pg-\(configuration.metricsPoolName)")
         do {
             let handle = try await thread.run { try LibPQConnection.connect(configuration) }

@@ -53,7 +53,10 @@ public final class PostgresListener: Sendable {
         for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         wakeRead = fds[0]
         wakeWrite = fds[1]
-        let thread = Thread { [self] in self.run() }
+        let thread = Thread { [self] in
+            ThreadName.set("pg-listener")
+            self.run()
+        }
         thread.name = "pg-listener"
         thread.start()
     }
