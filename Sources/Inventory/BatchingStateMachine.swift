@@ -6,32 +6,39 @@ import DequeModule
 /// class-row lock is taken once per batch instead of once per request.
 struct BatchingStateMachine<Element> {
     private var pending = Deque<Element>()
-    private(set) var isRunning = false
+    /// Batches in the database now (at most `maxInFlight`).
+    private(set) var running = 0
     let maxBatchSize: Int
+    /// Batches that may be in the database at once: 1, or more when they run one after the other
+    /// on one pipelined session (``InventoryBatcher``), so the next is there when one commits.
+    let maxInFlight: Int
 
-    init(maxBatchSize: Int) {
-        precondition(maxBatchSize >= 1)
+    init(maxBatchSize: Int, maxInFlight: Int = 1) {
+        precondition(maxBatchSize >= 1 && maxInFlight >= 1)
         self.maxBatchSize = maxBatchSize
+        self.maxInFlight = maxInFlight
     }
 
-    /// Queues `element`; returns the batch to run now if none is running.
+    var isRunning: Bool { running > 0 }
+
+    /// Queues `element`; returns the batch to run now if fewer than `maxInFlight` are running.
     mutating func submit(_ element: Element) -> [Element]? {
         pending.append(element)
-        return isRunning ? nil : takeBatch()
+        return running < maxInFlight ? takeBatch() : nil
     }
 
-    /// The running batch is done; returns the next one, or `nil` when nothing waits.
+    /// A running batch is done; returns the next one, or `nil` when nothing waits.
     mutating func batchFinished() -> [Element]? {
-        precondition(isRunning, "no batch is running")
-        isRunning = false
+        precondition(running > 0, "no batch is running")
+        running -= 1
         return pending.isEmpty ? nil : takeBatch()
     }
 
-    var isIdle: Bool { !isRunning && pending.isEmpty }
+    var isIdle: Bool { running == 0 && pending.isEmpty }
     var queued: Int { pending.count }
 
     private mutating func takeBatch() -> [Element] {
-        isRunning = true
+        running += 1
         let n = min(maxBatchSize, pending.count)
         var batch: [Element] = []
         batch.reserveCapacity(n)

@@ -12,7 +12,12 @@ final class InventoryBatcher: Sendable {
         var classIDs: [String]
     }
 
-    typealias Execute = @Sendable (LockSet, [InventoryOperation]) async throws -> [InventoryOutcome]
+    /// A batch's database work: `Prepare` is called with the queue's lock held, in the order the
+    /// batches are taken (with two in flight on one pipelined session, this is where the batch
+    /// is put on the session, so batches of a lock set commit in the order they were formed);
+    /// the `Run` it returns is awaited outside the lock.
+    typealias Run = @Sendable () async throws -> [InventoryOutcome]
+    typealias Prepare = @Sendable (LockSet, [InventoryOperation]) -> Run
 
     private struct Waiting: Sendable {
         var operation: InventoryOperation
@@ -20,25 +25,27 @@ final class InventoryBatcher: Sendable {
     }
 
     private let maxBatchSize: Int
-    private let execute: Execute
+    private let maxInFlight: Int
+    private let prepare: Prepare
     private let queues = Mutex<[LockSet: BatchingStateMachine<Waiting>]>([:])
 
-    init(maxBatchSize: Int, execute: @escaping Execute) {
+    init(maxBatchSize: Int, maxInFlight: Int = 1, prepare: @escaping Prepare) {
         self.maxBatchSize = maxBatchSize
-        self.execute = execute
+        self.maxInFlight = maxInFlight
+        self.prepare = prepare
     }
 
     /// Queues `operation` on its lock set and returns its outcome once its batch committed.
     func submit(_ operation: InventoryOperation, on lockSet: LockSet) async throws -> InventoryOutcome {
         try await withCheckedThrowingContinuation { continuation in
-            let batch = queues.withLock { queues in
-                var machine = queues[lockSet] ?? BatchingStateMachine(maxBatchSize: maxBatchSize)
+            let started = queues.withLock { queues -> (batch: [Waiting], run: Run)? in
+                var machine = queues[lockSet] ?? BatchingStateMachine(maxBatchSize: maxBatchSize, maxInFlight: maxInFlight)
                 let batch = machine.submit(Waiting(operation: operation, continuation: continuation))
                 queues[lockSet] = machine
-                return batch
+                return batch.map { ($0, prepare(lockSet, $0.map(\.operation))) }
             }
-            if let batch {
-                Task { await self.drain(lockSet, startingWith: batch) }
+            if let started {
+                Task { await self.drain(lockSet, startingWith: started) }
             }
         }
     }
@@ -46,11 +53,11 @@ final class InventoryBatcher: Sendable {
     /// Operations queued but not yet in a batch, over every lock set (for metrics).
     var queued: Int { queues.withLock { $0.values.reduce(0) { $0 + $1.queued } } }
 
-    private func drain(_ lockSet: LockSet, startingWith first: [Waiting]) async {
-        var batch = first
+    private func drain(_ lockSet: LockSet, startingWith first: (batch: [Waiting], run: Run)) async {
+        var (batch, run) = first
         while true {
             do {
-                let outcomes = try await execute(lockSet, batch.map(\.operation))
+                let outcomes = try await run()
                 guard outcomes.count == batch.count else {
                     throw InventoryError(.unexpectedReply, "\(outcomes.count) outcomes for \(batch.count) operations")
                 }
@@ -58,14 +65,14 @@ final class InventoryBatcher: Sendable {
             } catch {
                 for waiting in batch { waiting.continuation.resume(throwing: error) }
             }
-            let next = queues.withLock { queues -> [Waiting]? in
+            let next = queues.withLock { queues -> (batch: [Waiting], run: Run)? in
                 guard var machine = queues[lockSet] else { return nil }
                 let next = machine.batchFinished()
                 queues[lockSet] = machine.isIdle ? nil : machine
-                return next
+                return next.map { ($0, prepare(lockSet, $0.map(\.operation))) }
             }
             guard let next else { return }
-            batch = next
+            (batch, run) = next
         }
     }
 }

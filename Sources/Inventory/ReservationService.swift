@@ -54,7 +54,9 @@ public final class ReservationService: Sendable {
     /// and nothing can give tickets back: no live hold, and no order whose payment is still open
     /// (a declined or timed-out payment returns its tickets). `batchDatabase` (default: `database`) carries the
     /// combined transactions: a pool of their own keeps them from queueing behind other queries.
-    public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, configuration: ReservationConfiguration = .init(),
+    /// `batchLanes`, when given, carry them instead, pipelined (``PostgresPipelineLane``).
+    public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, batchLanes: [PostgresPipelineLane] = [],
+                configuration: ReservationConfiguration = .init(),
                 peers: CombinerPeers? = nil,
                 logger: Logger, soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.database = database
@@ -68,9 +70,27 @@ public final class ReservationService: Sendable {
         let hold = configuration.holdSeconds
         let limit = configuration.ticketsPerAdmission
         let batchDatabase = batchDatabase ?? database
-        self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize) { lockSet, operations in
-            try await Self.apply(operations, on: lockSet, database: batchDatabase, lockTimeoutMs: lockTimeoutMs,
-                                 holdSeconds: hold, ticketLimit: limit, metrics: metrics)
+        // With pipelined sessions, two batches of a lock set are in flight: the second is sent
+        // while the first runs, on the same session (a lock set always maps to the same one), so
+        // it starts the moment the first commits and they commit in order.
+        self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize, maxInFlight: batchLanes.isEmpty ? 1 : 2) { lockSet, operations in
+            let started = ContinuousClock.now
+            let apply = Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit)
+            guard !batchLanes.isEmpty else {
+                return {
+                    let replies = try await batchDatabase.transactionPipeline([
+                        PostgresStatement("SET LOCAL lock_timeout = '\(lockTimeoutMs)ms'"), apply,
+                    ])
+                    return try Self.outcomes(of: operations, replies: replies, started: started, metrics: metrics)
+                }
+            }
+            // One implicit transaction per batch, committed at its Sync; the timeout is local to
+            // it. Enqueued here, in batch order.
+            let lane = batchLanes[Int(UInt(bitPattern: lockSet.hashValue) % UInt(batchLanes.count))]
+            let pending = lane.enqueue([
+                PostgresStatement("SELECT set_config('lock_timeout', $1, true)", [.string("\(lockTimeoutMs)ms")]), apply,
+            ])
+            return { try Self.outcomes(of: operations, replies: try await pending.value, started: started, metrics: metrics) }
         }
     }
 
@@ -240,18 +260,18 @@ public final class ReservationService: Sendable {
         }
     }
 
-    private static func apply(_ operations: [InventoryOperation], on lockSet: InventoryBatcher.LockSet,
-                              database: PostgresClient, lockTimeoutMs: Int, holdSeconds: Int, ticketLimit: Int,
-                              metrics: ReservationMetrics) async throws -> [InventoryOutcome] {
-        let started = ContinuousClock.now
-        let json = InventoryOperation.jsonArray(operations)
-        let replies = try await database.transactionPipeline([
-            PostgresStatement("SET LOCAL lock_timeout = '\(lockTimeoutMs)ms'"),
-            PostgresStatement("SELECT inventory_apply($1, string_to_array($2, ','), $3::jsonb, $4::integer, $5::integer)::text", [
-                .string(lockSet.eventID), .string(lockSet.classIDs.joined(separator: ",")), .string(json),
-                .int(Int64(holdSeconds)), .int(Int64(ticketLimit)),
-            ]),
+    /// The batch's call of `inventory_apply`.
+    private static func applyStatement(_ operations: [InventoryOperation], on lockSet: InventoryBatcher.LockSet,
+                                       holdSeconds: Int, ticketLimit: Int) -> PostgresStatement {
+        PostgresStatement("SELECT inventory_apply($1, string_to_array($2, ','), $3::jsonb, $4::integer, $5::integer)::text", [
+            .string(lockSet.eventID), .string(lockSet.classIDs.joined(separator: ",")), .string(InventoryOperation.jsonArray(operations)),
+            .int(Int64(holdSeconds)), .int(Int64(ticketLimit)),
         ])
+    }
+
+    /// The outcomes of a batch from its replies (the timeout's, then `inventory_apply`'s).
+    private static func outcomes(of operations: [InventoryOperation], replies: [PostgresRows], started: ContinuousClock.Instant,
+                                 metrics: ReservationMetrics) throws -> [InventoryOutcome] {
         guard replies.count == 2, let text = try replies[1].first?.decode(String.self, at: 0) else {
             throw InventoryError(.unexpectedReply, "inventory_apply returned no row")
         }

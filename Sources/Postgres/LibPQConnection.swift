@@ -299,6 +299,74 @@ final class LibPQConnection: @unchecked Sendable {
         }
     }
 
+    // MARK: Pipelined lane (several syncs in flight; see PostgresPipelineLane)
+
+    /// What the lane reads next from the connection.
+    enum LaneEvent {
+        case rows(PostgresRows)
+        case error(PostgresError)
+        /// A statement's results are complete.
+        case endOfStatement
+        /// A statement skipped because an earlier one of its segment failed.
+        case aborted
+        /// The segment's Sync: its implicit transaction committed (or was rolled back after an error).
+        case sync
+    }
+
+    /// Puts the connection in non-blocking pipeline mode for good.
+    func beginLane() throws {
+        let conn = try live()
+        guard PQenterPipelineMode(conn) == 1 else { throw currentError(statementIndex: nil) }
+        guard PQsetnonblocking(conn, 1) == 0 else { throw currentError(statementIndex: nil) }
+    }
+
+    /// Queues `statements` and a Sync: one implicit transaction, committed at the Sync.
+    func laneSend(_ statements: [PostgresStatement]) throws {
+        let conn = try live()
+        for (index, statement) in statements.enumerated() {
+            let ok = try Self.withParameters(statement.sql, statement.params) { n, types, values in
+                PQsendQueryParams(conn, statement.sql, n, types, values, nil, nil, 0)
+            }
+            guard ok == 1 else { throw currentError(statementIndex: index) }
+        }
+        guard PQpipelineSync(conn) == 1 else { throw currentError(statementIndex: nil) }
+    }
+
+    /// Sends what is queued as far as the socket takes it; `true` when all of it went.
+    func laneFlush() throws -> Bool {
+        let conn = try live()
+        let result = PQflush(conn)
+        if result < 0 { throw currentError(statementIndex: nil) }
+        return result == 0
+    }
+
+    var socketDescriptor: Int32 { conn.map { PQsocket($0) } ?? -1 }
+
+    /// Reads what the socket has.
+    func laneConsume() throws {
+        let conn = try live()
+        guard PQconsumeInput(conn) == 1 else { throw currentError(statementIndex: nil) }
+    }
+
+    /// The next event that can be read without waiting, or `nil`.
+    func laneNextEvent() throws -> LaneEvent? {
+        let conn = try live()
+        guard PQisBusy(conn) == 0 else { return nil }
+        guard let result = PQgetResult(conn) else {
+            if PQstatus(conn) != CONNECTION_OK { throw currentError(statementIndex: nil) }
+            return .endOfStatement
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_PIPELINE_SYNC: return .sync
+        case PGRES_PIPELINE_ABORTED: return .aborted
+        case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR: return .error(makeError(result, statementIndex: nil))
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            throw PostgresError(code: .invalidArgument, message: "COPY is not supported")
+        default: return .rows(Self.rows(from: result))
+        }
+    }
+
     // MARK: Results and errors
 
     private func live() throws -> OpaquePointer {

@@ -21,8 +21,7 @@ public final class PostgresListener: Sendable {
     private let logger: Logger
     private let state: Locked<State>
     /// Self-pipe used to wake the listener thread; both ends non-blocking, closed by the thread.
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let wakePipe = WakePipe()
 
     private typealias Subscriber = AsyncStream<PostgresNotification>.Continuation
 
@@ -47,12 +46,6 @@ public final class PostgresListener: Sendable {
         logger[metadataKey: "pg_listener"] = "\(configuration.metricsPoolName)"
         self.logger = logger
         self.state = Locked(State())
-        var fds: [Int32] = [0, 0]
-        let ok = pipe(&fds)
-        precondition(ok == 0, "pipe() failed: errno \(errno)")
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
         let thread = Thread { [self] in
             ThreadName.set("pg-listener")
             self.run()
@@ -127,14 +120,8 @@ public final class PostgresListener: Sendable {
     private func wake() {
         state.withLock { state in
             guard !state.finished else { return }
-            var byte: UInt8 = 1
-            _ = write(wakeWrite, &byte, 1)
+            wakePipe.wake()
         }
-    }
-
-    private func drainWakePipe() {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(wakeRead, &buffer, buffer.count) > 0 {}
     }
 
     // MARK: Listener thread (everything below runs only there)
@@ -213,7 +200,7 @@ public final class PostgresListener: Sendable {
             // Wait for notifications or a wake-up.
             var fds = [
                 pollfd(fd: conn.socket, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0),
             ]
             let n = poll(&fds, 2, 1000)
             if n < 0 && errno != EINTR {
@@ -221,7 +208,7 @@ public final class PostgresListener: Sendable {
                 conn.close()
                 continue
             }
-            if fds[1].revents != 0 { drainWakePipe() }
+            if fds[1].revents != 0 { wakePipe.drain() }
             if fds[0].revents != 0 {
                 guard let notifications = conn.readNotifications() else {
                     conn.close()  // reconnect on the next iteration
@@ -234,8 +221,7 @@ public final class PostgresListener: Sendable {
         connection?.close()
         let (subscribers, acks, waiters) = state.withLock { state in
             // Closed under the lock so a concurrent `wake()` never writes to a reused fd.
-            closeDescriptor(wakeRead)
-            closeDescriptor(wakeWrite)
+            wakePipe.close()
             state.finished = true
             state.backendPID = nil
             let result = (state.subscribers, state.pendingAcks, state.closeWaiters)
@@ -268,12 +254,8 @@ public final class PostgresListener: Sendable {
     }
 
     private func waitForWake(timeout: Duration) {
-        var pfd = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+        var pfd = pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0)
         let ms = Int32(PostgresConfiguration.milliseconds(timeout))
-        if poll(&pfd, 1, ms) > 0 { drainWakePipe() }
+        if poll(&pfd, 1, ms) > 0 { wakePipe.drain() }
     }
-}
-
-private func closeDescriptor(_ fd: Int32) {
-    _ = close(fd)
 }

@@ -102,6 +102,11 @@ public enum WorkerApp {
         batchPool.poolSize = 4
         batchPool.metricsPoolName = "inventory-batches"
         let batchDatabase = PostgresClient(configuration: batchPool, logger: logger)
+        // The combined transactions go on pipelined sessions (two batches of a lock set in
+        // flight, the second sent while the first runs), one per lock set's hash, connected on
+        // first use; WAITROOM_INVENTORY_PIPELINE=0 runs them on the pool, one at a time.
+        let batchLanes = environment["WAITROOM_INVENTORY_PIPELINE"] == "0"
+            ? [] : (0..<batchPool.poolSize).map { _ in PostgresPipelineLane(configuration: batchPool, logger: logger) }
         // Several workers on one machine: each lock set is combined by one of them (CombinerPeers).
         let workerIndex = environment["WAITROOM_WORKER_INDEX"].flatMap(Int.init) ?? 0
         var combiner: CombinerTransport?
@@ -117,7 +122,7 @@ public enum WorkerApp {
             }
         }
         let reservations = ReservationService(
-            database: database, batchDatabase: batchDatabase, configuration: configuration.reservations, peers: peers, logger: logger,
+            database: database, batchDatabase: batchDatabase, batchLanes: batchLanes, configuration: configuration.reservations, peers: peers, logger: logger,
             soldOut: { event in
                 do {
                     _ = try await store.markSoldOut(event: event)
@@ -243,6 +248,7 @@ public enum WorkerApp {
             try? await admissionGroup.shutdownGracefully()
             await database.close()
             await batchDatabase.close()
+            for lane in batchLanes { lane.close() }
             try? await group.shutdownGracefully()
         }
     }

@@ -96,4 +96,54 @@ import Testing
         #expect(cache.get("x9") == set(9))
         #expect(cache.get("missing") == nil)
     }
+    @Test func withTwoInFlightTheSecondBatchStartsWhileTheFirstRunsAndOrderHolds() {
+        var m = BatchingStateMachine<Int>(maxBatchSize: 3, maxInFlight: 2)
+        #expect(m.submit(0) == [0])
+        #expect(m.submit(1) == [1])        // a second batch goes at once
+        #expect(m.running == 2)
+        for i in 2...6 { #expect(m.submit(i) == nil) }
+        #expect(m.batchFinished() == [2, 3, 4])
+        #expect(m.running == 2)
+        #expect(m.batchFinished() == [5, 6])
+        #expect(m.batchFinished() == nil)
+        #expect(m.running == 1)
+        #expect(m.batchFinished() == nil)
+        #expect(m.isIdle)
+    }
+
+    @Test func randomScheduleWithTwoInFlightLosesNothingAndKeepsOrder() {
+        var rng = SystemRandomNumberGenerator()
+        for size in [1, 5, 64] {
+            var m = BatchingStateMachine<Int>(maxBatchSize: size, maxInFlight: 2)
+            var delivered: [Int] = []
+            var next = 0
+            var running = 0
+            for _ in 0..<2_000 {
+                if Bool.random(using: &rng) || running == 0 {
+                    if let batch = m.submit(next) {
+                        running += 1
+                        delivered += batch
+                    }
+                    next += 1
+                } else {
+                    running -= 1
+                    if let batch = m.batchFinished() {
+                        running += 1
+                        delivered += batch
+                        #expect(batch.count <= size)
+                    }
+                }
+                #expect(running <= 2 && running == m.running)
+            }
+            while running > 0 {
+                running -= 1
+                if let batch = m.batchFinished() {
+                    running += 1
+                    delivered += batch
+                }
+            }
+            #expect(m.isIdle)
+            #expect(delivered == Array(0..<next))
+        }
+    }
 }

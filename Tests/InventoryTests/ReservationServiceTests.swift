@@ -15,7 +15,7 @@ import Testing
     /// A migrated schema with `event` defined, and `processes` services on it (each with its own
     /// pool, as separate server processes would have).
     private func withInventory(
-        _ event: EventDefinition, configuration: ReservationConfiguration = .init(), processes: Int = 1,
+        _ event: EventDefinition, pipelined: Bool, configuration: ReservationConfiguration = .init(), processes: Int = 1,
         soldOut: @escaping @Sendable (String) async -> Void = { _ in },
         _ body: ([ReservationService], PostgresClient) async throws -> Void
     ) async throws {
@@ -24,16 +24,24 @@ import Testing
             _ = try await EventCatalog(database: client).upsert(event)
             var clients = [client]
             for _ in 1..<processes { clients.append(try await TestDatabase.client(poolSize: 4, schema: schema)) }
-            let services = clients.map {
-                ReservationService(database: $0, configuration: configuration, logger: TestDatabase.logger, soldOut: soldOut)
+            // Pipelined: each service with two sessions of its own (as a worker has its lanes).
+            let lanes = clients.map { c in
+                pipelined ? (0..<2).map { _ in PostgresPipelineLane(configuration: c.configuration, logger: TestDatabase.logger) } : []
+            }
+            let services = zip(clients, lanes).map {
+                ReservationService(database: $0, batchLanes: $1, configuration: configuration, logger: TestDatabase.logger, soldOut: soldOut)
+            }
+            func closeAll() async {
+                for lane in lanes.joined() { lane.close() }
+                for c in clients.dropFirst() { await c.close() }
             }
             do {
                 try await body(services, client)
             } catch {
-                for c in clients.dropFirst() { await c.close() }
+                await closeAll()
                 throw error
             }
-            for c in clients.dropFirst() { await c.close() }
+            await closeAll()
         }
     }
 
@@ -46,9 +54,9 @@ import Testing
         Dictionary(uniqueKeysWithValues: try await EventCatalog(database: client).stock(eventID: event).map { ($0.id, $0) })
     }
 
-    @Test func twoHundredConcurrentClientsHoldExactlyTheCapacity() async throws {
+    @Test(arguments: [false, true]) func twoHundredConcurrentClientsHoldExactlyTheCapacity(pipelined: Bool) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 1_000, priceCents: 5_000)])
-        try await withInventory(event, configuration: .init(ticketsPerAdmission: 1_000), processes: 2) { services, client in
+        try await withInventory(event, pipelined: pipelined, configuration: .init(ticketsPerAdmission: 1_000), processes: 2) { services, client in
             let outcomes = try await withThrowingTaskGroup(of: (held: Int, refusals: [String]).self) { group in
                 for clientIndex in 0..<200 {
                     let service = services[clientIndex % services.count]
@@ -90,9 +98,9 @@ import Testing
         }
     }
 
-    @Test func releaseGivesTicketsBackAndConfirmWritesTheOrderRequest() async throws {
+    @Test(arguments: [false, true]) func releaseGivesTicketsBackAndConfirmWritesTheOrderRequest(pipelined: Bool) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 2_500)])
-        try await withInventory(event) { services, client in
+        try await withInventory(event, pipelined: pipelined) { services, client in
             let service = services[0]
             let a = try await service.reserve(eventID: "show", holder: 1, items: [.init(ticketClassId: "ga", quantity: 4)], idempotencyKey: "a")
             #expect(a.status == 201)
@@ -147,9 +155,9 @@ import Testing
         }
     }
 
-    @Test func expiryByTheDatabaseClockReturnsStockAndLateConfirmIsRefused() async throws {
+    @Test(arguments: [false, true]) func expiryByTheDatabaseClockReturnsStockAndLateConfirmIsRefused(pipelined: Bool) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 100)])
-        try await withInventory(event, configuration: .init(holdSeconds: 1)) { services, client in
+        try await withInventory(event, pipelined: pipelined, configuration: .init(holdSeconds: 1)) { services, client in
             let service = services[0]
             let swept = try await service.reserve(eventID: "show", holder: 1, items: [.init(ticketClassId: "ga", quantity: 2)], idempotencyKey: "a")
             let late = try await service.reserve(eventID: "show", holder: 2, items: [.init(ticketClassId: "ga", quantity: 5)], idempotencyKey: "a")
@@ -177,9 +185,9 @@ import Testing
         }
     }
 
-    @Test func anIdempotentRetryGetsTheFirstOutcomeAndNeverASecondHold() async throws {
+    @Test(arguments: [false, true]) func anIdempotentRetryGetsTheFirstOutcomeAndNeverASecondHold(pipelined: Bool) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 100)])
-        try await withInventory(event, processes: 2) { services, client in
+        try await withInventory(event, pipelined: pipelined, processes: 2) { services, client in
             let items = [ReservationItem(ticketClassId: "ga", quantity: 2)]
             // The same request sent at once through two processes, and again later.
             async let x = services[0].reserve(eventID: "show", holder: 9, items: items, idempotencyKey: "same")
@@ -221,9 +229,9 @@ import Testing
         }
     }
 
-    @Test func multiClassReservationsUnderContentionNeverDeadlock() async throws {
+    @Test(arguments: [false, true]) func multiClassReservationsUnderContentionNeverDeadlock(pipelined: Bool) async throws {
         let classes = ["a", "b", "c", "d"].map { EventDefinition.TicketClass(id: $0, name: $0, capacity: 150, priceCents: 100) }
-        try await withInventory(Self.event(classes: classes), configuration: .init(ticketsPerAdmission: 0), processes: 3) { services, client in
+        try await withInventory(Self.event(classes: classes), pipelined: pipelined, configuration: .init(ticketsPerAdmission: 0), processes: 3) { services, client in
             let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
                 for i in 0..<120 {
                     let service = services[i % services.count]
@@ -253,10 +261,10 @@ import Testing
         }
     }
 
-    @Test func seatsAreHeldRowByRowAndNeverTwice() async throws {
+    @Test(arguments: [false, true]) func seatsAreHeldRowByRowAndNeverTwice(pipelined: Bool) async throws {
         let seated = EventDefinition.TicketClass(id: "stalls", name: "Stalls", capacity: 60, priceCents: 9_000,
                                                  seating: [.init(row: "A", seats: 20), .init(row: "B", seats: 20), .init(row: "C", seats: 20)])
-        try await withInventory(Self.event(classes: [seated]), processes: 2) { services, client in
+        try await withInventory(Self.event(classes: [seated]), pipelined: pipelined, processes: 2) { services, client in
             let results = try await withThrowingTaskGroup(of: InventoryOutcome.self) { group in
                 for i in 0..<50 {
                     group.addTask {
@@ -296,10 +304,10 @@ import Testing
         }
     }
 
-    @Test func ticketLimitPerAdmissionCountsHeldAndConfirmed() async throws {
+    @Test(arguments: [false, true]) func ticketLimitPerAdmissionCountsHeldAndConfirmed(pipelined: Bool) async throws {
         let classes = [EventDefinition.TicketClass(id: "ga", name: "GA", capacity: 100, priceCents: 1),
                        EventDefinition.TicketClass(id: "vip", name: "VIP", capacity: 100, priceCents: 1)]
-        try await withInventory(Self.event(classes: classes), configuration: .init(ticketsPerAdmission: 4)) { services, client in
+        try await withInventory(Self.event(classes: classes), pipelined: pipelined, configuration: .init(ticketsPerAdmission: 4)) { services, client in
             let s = services[0]
             let a = try await s.reserve(eventID: "show", holder: 1, items: [.init(ticketClassId: "ga", quantity: 3)], idempotencyKey: "1")
             #expect(a.status == 201)
@@ -319,10 +327,10 @@ import Testing
         }
     }
 
-    @Test func soldOutIsReportedOnceWhenNothingCanComeBack() async throws {
+    @Test(arguments: [false, true]) func soldOutIsReportedOnceWhenNothingCanComeBack(pipelined: Bool) async throws {
         let reported = Mutex<[String]>([])
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 3, priceCents: 1)])
-        try await withInventory(event, soldOut: { e in reported.withLock { $0.append(e) } }) { services, client in
+        try await withInventory(event, pipelined: pipelined, soldOut: { e in reported.withLock { $0.append(e) } }) { services, client in
             let s = services[0]
             let a = try await s.reserve(eventID: "show", holder: 1, items: [.init(ticketClassId: "ga", quantity: 2)], idempotencyKey: "1")
             let b = try await s.reserve(eventID: "show", holder: 2, items: [.init(ticketClassId: "ga", quantity: 1)], idempotencyKey: "1")
@@ -365,9 +373,9 @@ import Testing
     /// An ordinary batch is decided before the class lock and its new holds written then; under
     /// the lock it finds what it read has changed (stock taken, a hold expired) and falls back to
     /// deciding under the lock, with its early writes undone: no oversell, no ticket returned twice.
-    @Test func aBatchDecidedBeforeTheLockIsCheckedUnderIt() async throws {
+    @Test(arguments: [false, true]) func aBatchDecidedBeforeTheLockIsCheckedUnderIt(pipelined: Bool) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 100)])
-        try await withInventory(event) { services, client in
+        try await withInventory(event, pipelined: pipelined) { services, client in
             let service = services[0]
             let first = try await service.reserve(eventID: "show", holder: 1, items: [.init(ticketClassId: "ga", quantity: 2)],
                                                   idempotencyKey: "a")
@@ -424,9 +432,9 @@ import Testing
         }
     }
 
-    @Test func aBatchThatCannotGetItsLockFailsFastWithLockTimeout() async throws {
+    @Test(arguments: [false, true]) func aBatchThatCannotGetItsLockFailsFastWithLockTimeout(pipelined: Bool) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 1)])
-        try await withInventory(event, configuration: .init(lockTimeout: .milliseconds(200))) { services, client in
+        try await withInventory(event, pipelined: pipelined, configuration: .init(lockTimeout: .milliseconds(200))) { services, client in
             try await client.withTransaction { connection in
                 _ = try await connection.query("SELECT 1 FROM ticket_classes WHERE id = 'ga' FOR UPDATE")
                 let started = ContinuousClock.now
