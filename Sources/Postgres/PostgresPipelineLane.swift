@@ -155,6 +155,15 @@ public final class PostgresPipelineLane: @unchecked Sendable {
         while true {
             let (submissions, stopping) = takePending()
             if !submissions.isEmpty {
+                // A session idle since its last transaction may have been closed by the server
+                // (a restart, `pg_terminate_backend`): found without a round trip, and replaced
+                // before anything is sent on it.
+                if let live = connection, inFlight.isEmpty, !live.checkAlive() {
+                    logger.info("pipeline lane session closed while idle; connecting again")
+                    live.close()
+                    connection = nil
+                    metrics.connections.record(0)
+                }
                 if connection == nil {
                     if let failure = connectFailure, ContinuousClock.now - failure.at < Self.reconnectBackoff {
                         for submission in submissions { submission.pending.complete(.failure(failure.error)) }

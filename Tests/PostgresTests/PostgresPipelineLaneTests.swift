@@ -101,4 +101,16 @@ struct PostgresPipelineLaneTests {
         #expect(again != pid)
         await admin.close()
     }
+
+    @Test func aSessionClosedWhileIdleIsReplacedBeforeTheNextTransaction() async throws {
+        let admin = try await TestDatabase.client(poolSize: 1)
+        let lane = try Self.lane()
+        defer { lane.close() }
+        let pid = try await lane.transaction([PostgresStatement("SELECT pg_backend_pid()")])[0].first!.decode(Int.self, at: 0)
+        _ = try await admin.query("SELECT pg_terminate_backend($1::int, 5000)", [.int(Int64(pid))])
+        // Nothing was in flight: the next transaction goes through on a new session, no error.
+        let again = try await lane.transaction([PostgresStatement("SELECT pg_backend_pid()")])[0].first!.decode(Int.self, at: 0)
+        #expect(again != pid)
+        await admin.close()
+    }
 }
