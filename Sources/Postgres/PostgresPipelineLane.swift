@@ -148,7 +148,6 @@ public final class PostgresPipelineLane: @unchecked Sendable {
             }
             connection?.close()
             connection = nil
-            metrics.connections.record(0)
             flushed = true
         }
 
@@ -162,7 +161,6 @@ public final class PostgresPipelineLane: @unchecked Sendable {
                     logger.info("pipeline lane session closed while idle; connecting again")
                     live.close()
                     connection = nil
-                    metrics.connections.record(0)
                 }
                 if connection == nil {
                     if let failure = connectFailure, ContinuousClock.now - failure.at < Self.reconnectBackoff {
@@ -174,7 +172,6 @@ public final class PostgresPipelineLane: @unchecked Sendable {
                         try opened.beginLane()
                         connection = opened
                         connectFailure = nil
-                        metrics.connections.record(1)
                     } catch {
                         logger.warning("pipeline lane cannot connect", metadata: ["error": "\(error)"])
                         connectFailure = (ContinuousClock.now, error)

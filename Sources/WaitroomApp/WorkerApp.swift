@@ -106,7 +106,11 @@ public enum WorkerApp {
         // flight, the second sent while the first runs), one per lock set's hash, connected on
         // first use; WAITROOM_INVENTORY_PIPELINE=0 runs them on the pool, one at a time.
         let batchLanes = environment["WAITROOM_INVENTORY_PIPELINE"] == "0"
-            ? [] : (0..<batchPool.poolSize).map { _ in PostgresPipelineLane(configuration: batchPool, logger: logger) }
+            ? [] : (0..<batchPool.poolSize).map { _ in
+                var lane = batchPool
+                lane.metricsPoolName = "inventory-lanes"
+                return PostgresPipelineLane(configuration: lane, logger: logger)
+            }
         // Several workers on one machine: each lock set is combined by one of them (CombinerPeers).
         let workerIndex = environment["WAITROOM_WORKER_INDEX"].flatMap(Int.init) ?? 0
         var combiner: CombinerTransport?
