@@ -105,7 +105,7 @@ public enum WorkerApp {
         // The combined transactions go on pipelined sessions (two batches of a lock set in
         // flight, the second sent while the first runs), one per lock set's hash, connected on
         // first use; WAITROOM_INVENTORY_PIPELINE=0 runs them on the pool, one at a time.
-        let batchLanes = environment["WAITROOM_INVENTORY_PIPELINE"] == "0"
+        let batchLanes: [PostgresPipelineLane] = environment["WAITROOM_INVENTORY_PIPELINE"] == "0"
             ? [] : (0..<batchPool.poolSize).map { _ in
                 var lane = batchPool
                 lane.metricsPoolName = "inventory-lanes"
