@@ -74,12 +74,14 @@ public final class ReservationService: Sendable {
         // while the first runs, on the same session (a lock set always maps to the same one), so
         // it starts the moment the first commits and they commit in order.
         self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize, maxInFlight: batchLanes.isEmpty ? 1 : 2) { lockSet, operations in
+            // Called under the batcher's lock: on the pool, only the run is returned (the
+            // statement is built when it runs); on a lane, the batch must be enqueued here.
             let started = ContinuousClock.now
-            let apply = Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit)
             guard !batchLanes.isEmpty else {
                 return {
                     let replies = try await batchDatabase.transactionPipeline([
-                        PostgresStatement("SET LOCAL lock_timeout = '\(lockTimeoutMs)ms'"), apply,
+                        PostgresStatement("SET LOCAL lock_timeout = '\(lockTimeoutMs)ms'"),
+                        Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit),
                     ])
                     return try Self.outcomes(of: operations, replies: replies, started: started, metrics: metrics)
                 }
@@ -88,7 +90,8 @@ public final class ReservationService: Sendable {
             // it. Enqueued here, in batch order.
             let lane = batchLanes[Int(UInt(bitPattern: lockSet.hashValue) % UInt(batchLanes.count))]
             let pending = lane.enqueue([
-                PostgresStatement("SELECT set_config('lock_timeout', $1, true)", [.string("\(lockTimeoutMs)ms")]), apply,
+                PostgresStatement("SELECT set_config('lock_timeout', $1, true)", [.string("\(lockTimeoutMs)ms")]),
+                Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit),
             ])
             return { try Self.outcomes(of: operations, replies: try await pending.value, started: started, metrics: metrics) }
         }

@@ -16,7 +16,6 @@ final class ConnectionThread: @unchecked Sendable {
             ThreadName.set(name)
             self.loop()
         }
-        thread.name = name
         thread.stackSize = 512 * 1024
         thread.start()
     }

@@ -199,47 +199,42 @@ final class LibPQConnection: @unchecked Sendable {
             }
         }
 
-        for (index, statement) in statements.enumerated() {
-            let ok = try Self.withParameters(statement.sql, statement.params) { n, types, values in
-                PQsendQueryParams(conn, statement.sql, n, types, values, nil, nil, 0)
-            }
-            guard ok == 1 else { throw currentError(statementIndex: index) }
-        }
-        guard PQpipelineSync(conn) == 1 else { throw currentError(statementIndex: nil) }
+        try sendSegment(statements)
 
         var results = [PostgresRows?](repeating: nil, count: statements.count)
         var firstError: PostgresError?
         var index = 0
         var flushed = false
         let fd = PQsocket(conn)
-        readLoop: while true {
-            if !flushed {
-                let f = PQflush(conn)
-                if f < 0 { throw currentError(statementIndex: nil) }
-                flushed = f == 0
+        /// A failure reading the results names the statement being read.
+        func at<T>(_ index: Int, _ body: () throws -> T) throws -> T {
+            do {
+                return try body()
+            } catch var error as PostgresError {
+                if error.statementIndex == nil { error.statementIndex = index }
+                throw error
             }
-            while PQisBusy(conn) == 0 {
-                guard let result = PQgetResult(conn) else {
-                    // End of one statement's results.
-                    if PQstatus(conn) != CONNECTION_OK { throw currentError(statementIndex: index) }
+        }
+        readLoop: while true {
+            if !flushed { flushed = try flushOutput() }
+            while let event = try at(index, { try nextPipelineEvent() }) {
+                switch event {
+                case .endOfStatement:
                     index += 1
                     if index > statements.count + 1 {
                         throw PostgresError(code: .connection, message: "pipeline result stream out of step", sqlState: "08P01")
                     }
-                    continue
-                }
-                defer { PQclear(result) }
-                switch PQresultStatus(result) {
-                case PGRES_PIPELINE_SYNC:
+                case .sync:
                     break readLoop
-                case PGRES_PIPELINE_ABORTED:
+                case .aborted:
                     break
-                case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
-                    if firstError == nil { firstError = makeError(result, statementIndex: index) }
-                case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-                    throw PostgresError(code: .invalidArgument, message: "COPY is not supported", statementIndex: index)
-                default:
-                    if index < results.count { results[index] = Self.rows(from: result) }
+                case .error(var error):
+                    if firstError == nil {
+                        error.statementIndex = index
+                        firstError = error
+                    }
+                case .rows(let rows):
+                    if index < results.count { results[index] = rows }
                 }
             }
             // Need more input (and maybe to finish sending): wait for the socket.
@@ -250,7 +245,7 @@ final class LibPQConnection: @unchecked Sendable {
                 throw PostgresError(code: .connection, message: "poll failed: errno \(errno)", sqlState: "08006")
             }
             if pfd.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
-                if PQconsumeInput(conn) == 0 { throw currentError(statementIndex: index) }
+                try at(index) { try consumeInput() }
             }
         }
         completed = true
@@ -299,10 +294,11 @@ final class LibPQConnection: @unchecked Sendable {
         }
     }
 
-    // MARK: Pipelined lane (several syncs in flight; see PostgresPipelineLane)
+    // MARK: Pipeline mode: the steps of `pipeline` and of `PostgresPipelineLane` (several
+    // segments in flight)
 
-    /// What the lane reads next from the connection.
-    enum LaneEvent {
+    /// What a pipeline reads next from the connection.
+    enum PipelineEvent {
         case rows(PostgresRows)
         case error(PostgresError)
         /// A statement's results are complete.
@@ -320,8 +316,9 @@ final class LibPQConnection: @unchecked Sendable {
         guard PQsetnonblocking(conn, 1) == 0 else { throw currentError(statementIndex: nil) }
     }
 
-    /// Queues `statements` and a Sync: one implicit transaction, committed at the Sync.
-    func laneSend(_ statements: [PostgresStatement]) throws {
+    /// Queues `statements` and a Sync: one implicit transaction (unless a statement begins one),
+    /// committed at the Sync.
+    func sendSegment(_ statements: [PostgresStatement]) throws {
         let conn = try live()
         for (index, statement) in statements.enumerated() {
             let ok = try Self.withParameters(statement.sql, statement.params) { n, types, values in
@@ -333,7 +330,7 @@ final class LibPQConnection: @unchecked Sendable {
     }
 
     /// Sends what is queued as far as the socket takes it; `true` when all of it went.
-    func laneFlush() throws -> Bool {
+    func flushOutput() throws -> Bool {
         let conn = try live()
         let result = PQflush(conn)
         if result < 0 { throw currentError(statementIndex: nil) }
@@ -343,13 +340,13 @@ final class LibPQConnection: @unchecked Sendable {
     var socketDescriptor: Int32 { conn.map { PQsocket($0) } ?? -1 }
 
     /// Reads what the socket has.
-    func laneConsume() throws {
+    func consumeInput() throws {
         let conn = try live()
         guard PQconsumeInput(conn) == 1 else { throw currentError(statementIndex: nil) }
     }
 
     /// The next event that can be read without waiting, or `nil`.
-    func laneNextEvent() throws -> LaneEvent? {
+    func nextPipelineEvent() throws -> PipelineEvent? {
         let conn = try live()
         guard PQisBusy(conn) == 0 else { return nil }
         guard let result = PQgetResult(conn) else {

@@ -50,7 +50,6 @@ public final class PostgresListener: Sendable {
             ThreadName.set("pg-listener")
             self.run()
         }
-        thread.name = "pg-listener"
         thread.start()
     }
 

@@ -185,7 +185,7 @@ public final class PostgresPipelineLane: @unchecked Sendable {
                         continue
                     }
                     do {
-                        try live.laneSend(submission.statements)
+                        try live.sendSegment(submission.statements)
                         metrics.queries.increment(by: Int64(submission.statements.count))
                         inFlight.append(InFlight(pending: submission.pending, results: []))
                     } catch {
@@ -205,7 +205,7 @@ public final class PostgresPipelineLane: @unchecked Sendable {
                 return
             }
             if let live = connection, !flushed {
-                do { flushed = try live.laneFlush() } catch { fail(error) }
+                do { flushed = try live.flushOutput() } catch { fail(error) }
             }
             var fds = [pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0)]
             if let live = connection, !inFlight.isEmpty || !flushed {
@@ -220,8 +220,8 @@ public final class PostgresPipelineLane: @unchecked Sendable {
             if fds[0].revents != 0 { wakePipe.drain() }
             guard fds.count > 1, fds[1].revents != 0, let live = connection else { continue }
             do {
-                if fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 { try live.laneConsume() }
-                while let event = try live.laneNextEvent() {
+                if fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 { try live.consumeInput() }
+                while let event = try live.nextPipelineEvent() {
                     guard !inFlight.isEmpty else {
                         if case .endOfStatement = event { break }
                         throw PostgresError(code: .connection, message: "pipeline result with nothing in flight", sqlState: "08P01")

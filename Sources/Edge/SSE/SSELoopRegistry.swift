@@ -644,12 +644,14 @@ final class SSELoopRegistry: @unchecked Sendable {
             // Not batched (or larger than the batch takes): its own `send`; its stream has
             // nothing in the batch, so the order of its frames holds.
             let sent = self.scratch.withUnsafeReadableBytes { HTTPDirectSocket.send(descriptor, $0) }
-            self.afterDirectSend(sent: sent, of: self.scratch.readableBytes, stream: stream, writer: writer) {
+            if sent == self.scratch.readableBytes { return false }
+            var rest: ByteBuffer?
+            if sent >= 0 {
                 self.scratch.moveReaderIndex(forwardBy: sent)
-                var rest = writer.channel.allocator.buffer(capacity: self.scratch.readableBytes)
-                rest.writeImmutableBuffer(self.scratch)
-                return rest
+                rest = writer.channel.allocator.buffer(capacity: self.scratch.readableBytes)
+                rest!.writeImmutableBuffer(self.scratch)
             }
+            self.directWriteFellShort(stream, writer: writer, rest: rest)
             return false
         }
         var buffer = writer.makeBuffer(capacity: capacity)
@@ -662,20 +664,17 @@ final class SSELoopRegistry: @unchecked Sendable {
         return !flush
     }
 
-    /// What follows a direct write of `length` bytes of which the socket took `sent`: nothing
-    /// when it took them all; closing the connection when it failed (NIO's close ends the
-    /// stream); otherwise the socket's buffer is full (a slow reader), and NIO keeps the rest
-    /// (`rest`) and writes it when the socket drains; until then the stream is not writable
-    /// (latest value only).
-    private func afterDirectSend(sent: Int, of length: Int, stream: SSEStream, writer: HTTPBodyStreamWriter,
-                                 rest: () -> ByteBuffer) {
-        if sent == length { return }
-        if sent < 0 {
+    /// A direct write the socket did not take whole. With the `rest` of the frame, the socket's
+    /// buffer is full (a slow reader): NIO keeps the rest and writes it when the socket drains,
+    /// and until then the stream is not writable (latest value only). Without (`nil`), the
+    /// connection failed: it is closed (NIO's close ends the stream).
+    private func directWriteFellShort(_ stream: SSEStream, writer: HTTPBodyStreamWriter, rest: ByteBuffer?) {
+        guard let rest else {
             stream.descriptor = -1
             writer.channel.close(promise: nil)
             return
         }
-        self.queue(rest(), framed: true, for: stream, writer: writer)
+        self.queue(rest, framed: true, for: stream, writer: writer)
     }
 
     /// Runs `body` with direct writes gathered in the send batch, then submits them.
@@ -721,22 +720,14 @@ final class SSELoopRegistry: @unchecked Sendable {
                 sent = stream.descriptor >= 0 ? HTTPDirectSocket.send(stream.descriptor, bytes) : -1
             }
             if sent == entry.length { return }
-            if sent < 0 {
-                stream.descriptor = -1
-                followUps.append((stream, writer, nil))
-                return
+            var rest: ByteBuffer?
+            if sent >= 0 {
+                rest = writer.channel.allocator.buffer(capacity: entry.length - sent)
+                rest!.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
             }
-            var rest = writer.channel.allocator.buffer(capacity: entry.length - sent)
-            rest.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
             followUps.append((stream, writer, rest))
         }
-        for followUp in followUps {
-            if let rest = followUp.rest {
-                self.queue(rest, framed: true, for: followUp.stream, writer: followUp.writer)
-            } else {
-                followUp.writer.channel.close(promise: nil)
-            }
-        }
+        for followUp in followUps { self.directWriteFellShort(followUp.stream, writer: followUp.writer, rest: followUp.rest) }
     }
 
     /// Writes (and flushes) through NIO, counting the write as queued until NIO has written it;

@@ -77,8 +77,7 @@ final class SSESendBatch<Owner> {
     /// Queues a copy of `frame` for `stream`'s socket; `false` when the batch is full (submit
     /// first) or the frame does not fit the arena at all (send it another way).
     func append(_ frame: UnsafeRawBufferPointer, descriptor: Int32, owner: Owner) -> Bool {
-        guard let ring = self.ring, frame.count > 0, self.entries.count < self.capacity,
-              self.used + frame.count <= self.arena.count, let base = self.arena.baseAddress else { return false }
+        guard let ring = self.ring, frame.count > 0, self.hasRoom(for: frame.count), let base = self.arena.baseAddress else { return false }
         let destination = base + self.used
         destination.copyMemory(from: frame.baseAddress!, byteCount: frame.count)
         guard wr_send_ring_push(ring, descriptor, destination, UInt32(frame.count)) == 0 else { return false }
@@ -108,7 +107,6 @@ final class SSESendBatch<Owner> {
             handle(entry, SSESendOutcome(result: self.results[index], length: entry.length, ringFailed: completed < 0), bytes)
         }
     }
-
 }
 
 /// What became of a frame of an ``SSESendBatch``.
