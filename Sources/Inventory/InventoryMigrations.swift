@@ -761,5 +761,196 @@ public enum InventoryMigrations {
         Migration(version: 6, name: "inventory_apply keeps generic plans", sql: """
             ALTER FUNCTION inventory_apply(text, text[], jsonb, integer, integer) SET plan_cache_mode = force_generic_plan;
             """),
+
+        // The ordinary path of version 5 with fewer statements and fewer sorts, the same
+        // decisions: each statement a plan-cached SPI call pays its executor start-up (about a
+        // quarter of the function's CPU at small batches, its aggregates' set-up the most of it,
+        // and a sort per aggregate with an ORDER BY). The operations and the ordinary-batch test
+        // are one statement, the holder locks one, the classes with the tickets taken one, the
+        // tickets given back one, the outcomes one, the three inserts one, the released holds
+        // and the counters one; aggregates read ordered input instead of sorting each; the
+        // expiry's text is computed inline (`inventory_time`, a SQL function whose body is not
+        // immutable, was planned again in every transaction). `inventory_apply_locked` and every
+        // other path are unchanged. Measured with `LoadTests/probe-batch.sh 6 1 15` on the same
+        // cluster (PostgreSQL CPU per batch): 806 → 675 µs for one reserve + release, 1,674 →
+        // 1,475 µs for 15.
+        Migration(version: 7, name: "inventory_apply's ordinary path in fewer statements", sql: """
+            CREATE OR REPLACE FUNCTION inventory_apply(p_event text, p_classes text[], p_ops jsonb,
+                                                       p_hold_seconds integer, p_ticket_limit integer)
+            RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $f$
+            DECLARE
+                v_waited    interval;
+                v_t0        timestamptz;
+                v_expires   timestamptz := now() + make_interval(secs => p_hold_seconds);
+                v_ok        boolean;
+                v_reserves  integer;
+                v_item_ops  integer;
+                v_seated    boolean;
+                v_short     boolean;
+                -- the operations; items of reserves: operation index, class, quantity (in request order)
+                o_kind text[]; o_holder bigint[]; o_key text[]; o_res text[];
+                i_op integer[]; i_class text[]; i_qty integer[];
+                -- the classes as read before the lock, and under it
+                c_id text[]; c_capacity integer[]; c_held integer[]; c_sold integer[]; c_price bigint[];
+                l_id text[]; l_capacity integer[]; l_held integer[]; l_sold integer[]; l_price bigint[];
+                -- tickets taken and given back per class (c_id order)
+                d_take integer[]; d_back integer[];
+                -- the holds released (found, this holder's) and their statuses as read
+                t_id text[]; t_status text[]; v_changed text[];
+                v_results jsonb; v_classes jsonb;
+            BEGIN
+                -- An aggregate without ORDER BY takes its rows in the order its input gives them: below,
+                -- the input is either one function scan (jsonb_array_elements, unnest: their elements in
+                -- order) or a subquery with an ORDER BY, so one sort (or none) serves every aggregate.
+
+                -- The operations, and whether the batch is an ordinary one: reserves (keyed) and releases
+                -- (not keyed), each hold at most once, each key at most once.
+                SELECT array_agg(x.k), array_agg(x.h), array_agg(x.key), array_agg(x.res),
+                       bool_and(coalesce(x.k IN ('reserve', 'release') AND (x.k = 'reserve') = (x.key IS NOT NULL), false))
+                           AND count(x.res) = count(DISTINCT x.res)
+                           AND count(x.key) = count(DISTINCT (x.h, x.key)) FILTER (WHERE x.key IS NOT NULL),
+                       count(*) FILTER (WHERE x.k = 'reserve')
+                INTO o_kind, o_holder, o_key, o_res, v_ok, v_reserves
+                FROM (SELECT t.o->>'op' AS k, (t.o->>'holder')::bigint AS h, t.o->>'key' AS key, t.o->>'reservation' AS res
+                      FROM jsonb_array_elements(p_ops) AS t(o)) x;
+                IF v_ok IS NOT TRUE THEN
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- The same holder locks as inventory_apply_locked (which takes them again when it runs:
+                -- they stack), in holder order. Keyed operations of these holders now wait for this batch,
+                -- so their keys and their reserves cannot change under it.
+                v_t0 := clock_timestamp();
+                PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || p_event || '/' || s.h::text, 7))
+                FROM (SELECT DISTINCT x.h FROM unnest(o_holder, o_key) AS x(h, k) WHERE x.k IS NOT NULL ORDER BY 1) s;
+                v_waited := clock_timestamp() - v_t0;
+
+                SELECT coalesce(array_agg(t.n::integer), '{}'), coalesce(array_agg(x.i->>'c'), '{}'),
+                       coalesce(array_agg((x.i->>'q')::integer), '{}'), count(DISTINCT t.n)
+                INTO i_op, i_class, i_qty, v_item_ops
+                FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS t(o, n),
+                     jsonb_array_elements(coalesce(t.o->'items', '[]')) AS x(i)
+                WHERE t.o->>'op' = 'reserve';
+                SELECT coalesce(array_agg(c.id), '{}'), coalesce(array_agg(c.capacity), '{}'), coalesce(array_agg(c.held), '{}'),
+                       coalesce(array_agg(c.sold), '{}'), coalesce(array_agg(c.price_cents), '{}'), coalesce(array_agg(c.take), '{}'),
+                       coalesce(bool_or(c.seated), false), coalesce(bool_or(c.capacity - c.held - c.sold < c.take), false)
+                INTO c_id, c_capacity, c_held, c_sold, c_price, d_take, v_seated, v_short
+                FROM (SELECT tc.id, tc.capacity, tc.held, tc.sold, tc.price_cents, tc.seated,
+                             coalesce((SELECT sum(x.q) FROM unnest(i_class, i_qty) AS x(c, q) WHERE x.c = tc.id), 0)::integer AS take
+                      FROM ticket_classes tc WHERE tc.event_id = p_event AND tc.id = ANY (p_classes) ORDER BY tc.id) c;
+
+                -- Still ordinary: no seats, every class known, stock for every reserve, no one over the
+                -- ticket limit, no stored key (a replay or a reuse).
+                IF cardinality(c_id) = 0 OR v_seated OR v_short OR NOT (i_class <@ c_id) OR v_item_ops <> v_reserves
+                   OR (p_ticket_limit > 0 AND EXISTS (
+                        SELECT 1
+                        FROM (SELECT o_holder[x.op] AS h, sum(x.q) AS wanted FROM unnest(i_op, i_qty) AS x(op, q) GROUP BY 1) w
+                        WHERE w.wanted + coalesce((SELECT sum(ri.quantity)
+                                                   FROM reservations r JOIN reservation_items ri ON ri.reservation_id = r.id
+                                                   WHERE r.event_id = p_event AND r.holder = w.h AND r.status IN ('held', 'confirmed')), 0)
+                              > p_ticket_limit))
+                   OR EXISTS (SELECT 1 FROM unnest(o_holder, o_key) AS b(h, k)
+                              JOIN LATERAL (SELECT 1 FROM idempotency_keys
+                                            WHERE event_id = p_event AND holder = b.h AND key = b.k LIMIT 1) ik ON true
+                              WHERE b.k IS NOT NULL) THEN
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- The holds to release, as they are now (read again under the locks), and the tickets they
+                -- give back per class.
+                IF 'release' = ANY (o_kind) THEN
+                    SELECT coalesce(array_agg(r.id), '{}'), coalesce(array_agg(r.status), '{}'),
+                           coalesce(array_agg(r.id) FILTER (WHERE r.status = 'held'), '{}')
+                    INTO t_id, t_status, v_changed
+                    FROM (SELECT r.id, r.status
+                          FROM unnest(o_kind, o_holder, o_res) AS x(k, h, res)
+                          JOIN reservations r ON r.id = x.res AND r.event_id = p_event AND r.holder = x.h
+                          WHERE x.k = 'release' ORDER BY r.id) r;
+                ELSE
+                    t_id := '{}'; t_status := '{}'; v_changed := '{}';
+                END IF;
+                IF cardinality(v_changed) > 0 THEN
+                    WITH b AS MATERIALIZED (SELECT ri.ticket_class_id AS cls, ri.quantity AS q
+                                            FROM reservation_items ri WHERE ri.reservation_id = ANY (v_changed))
+                    SELECT (SELECT array_agg(coalesce((SELECT sum(b.q) FROM b WHERE b.cls = c.id), 0)::integer) FROM unnest(c_id) AS c(id)),
+                           NOT EXISTS (SELECT 1 FROM b WHERE b.cls <> ALL (c_id))
+                    INTO d_back, v_ok;
+                    IF NOT v_ok THEN
+                        -- A hold with a class outside the locked set: inventory_apply_locked refuses it loudly.
+                        RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                    END IF;
+                ELSE
+                    d_back := array_fill(0, ARRAY[cardinality(c_id)]);
+                END IF;
+
+                -- The outcomes, decided: every reserve is held; a release is 204 (also of an ended hold),
+                -- 409 for a confirmed one, 404 for an unknown one or another admission's.
+                SELECT jsonb_agg(CASE
+                        WHEN x.k = 'reserve' THEN jsonb_build_object('status', 201, 'body', jsonb_build_object(
+                            'reservationId', x.id, 'status', 'held',
+                            'expiresAt', to_char(v_expires AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'items', y.items))
+                        WHEN x.res = ANY (t_id) THEN CASE WHEN t_status[array_position(t_id, x.res)] = 'confirmed'
+                            THEN jsonb_build_object('status', 409, 'error', 'reservation_confirmed',
+                                                    'message', 'a confirmed reservation cannot be released')
+                            ELSE jsonb_build_object('status', 204) END
+                        ELSE jsonb_build_object('status', 404, 'error', 'reservation_not_found', 'message', 'no such reservation')
+                    END ORDER BY x.n)
+                INTO v_results
+                FROM (SELECT t.o->>'op' AS k, t.o->>'id' AS id, t.o->>'reservation' AS res, t.n
+                      FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS t(o, n)) x
+                LEFT JOIN (SELECT z.op, jsonb_agg(jsonb_build_object('ticketClassId', z.c, 'quantity', z.q) ORDER BY z.m) AS items
+                           FROM unnest(i_op, i_class, i_qty) WITH ORDINALITY AS z(op, c, q, m) GROUP BY z.op) y ON y.op = x.n;
+
+                -- The new holds, their items and keys, before the lock: rows nobody else can see yet.
+                IF v_reserves > 0 THEN
+                    WITH r AS (
+                        INSERT INTO reservations (id, event_id, holder, class_ids, status, expires_at)
+                        SELECT p_ops -> (x.op - 1) ->> 'id', p_event, o_holder[x.op], array_agg(x.c ORDER BY x.c), 'held', v_expires
+                        FROM unnest(i_op, i_class) AS x(op, c) GROUP BY x.op),
+                    i AS (
+                        INSERT INTO reservation_items (reservation_id, event_id, ticket_class_id, quantity, price_cents)
+                        SELECT p_ops -> (x.op - 1) ->> 'id', p_event, x.c, x.q, c_price[array_position(c_id, x.c)]
+                        FROM unnest(i_op, i_class, i_qty) AS x(op, c, q))
+                    INSERT INTO idempotency_keys (event_id, holder, key, request_hash, status_code, response)
+                    SELECT p_event, o_holder[x.n], o_key[x.n], p_ops -> (x.n::integer - 1) ->> 'hash', 201, v_results -> (x.n::integer - 1)
+                    FROM unnest(o_kind) WITH ORDINALITY AS x(k, n) WHERE x.k = 'reserve';
+                END IF;
+
+                -- The class locks (sorted), then: is everything read above still so?
+                v_t0 := clock_timestamp();
+                SELECT coalesce(array_agg(c.id), '{}'), coalesce(array_agg(c.capacity), '{}'), coalesce(array_agg(c.held), '{}'),
+                       coalesce(array_agg(c.sold), '{}'), coalesce(array_agg(c.price_cents), '{}')
+                INTO l_id, l_capacity, l_held, l_sold, l_price
+                FROM (SELECT id, capacity, held, sold, price_cents FROM ticket_classes
+                      WHERE event_id = p_event AND id = ANY (p_classes) ORDER BY id FOR UPDATE) c;
+                v_waited := v_waited + (clock_timestamp() - v_t0);
+                v_ok := l_id = c_id AND l_price = c_price
+                        AND NOT EXISTS (SELECT 1 FROM unnest(l_capacity, l_held, l_sold, d_take) AS x(cap, h, s, d) WHERE cap - h - s < d)
+                        AND (cardinality(t_id) = 0 OR (SELECT count(*) FROM unnest(t_id, t_status) AS x(id, st)
+                                                       JOIN reservations r ON r.id = x.id AND r.status = x.st) = cardinality(t_id));
+                IF NOT v_ok THEN
+                    IF v_reserves > 0 THEN
+                        DELETE FROM idempotency_keys k USING unnest(o_kind, o_holder, o_key) AS x(kind, h, key)
+                        WHERE x.kind = 'reserve' AND k.event_id = p_event AND k.holder = x.h AND k.key = x.key;
+                        DELETE FROM reservations WHERE id IN (SELECT p_ops -> (x.op - 1) ->> 'id' FROM unnest(i_op) AS x(op));
+                    END IF;
+                    RETURN inventory_apply_locked(p_event, p_classes, p_ops, p_hold_seconds, p_ticket_limit);
+                END IF;
+
+                -- Under the locks: the released holds and the counters, in one statement.
+                WITH released AS (
+                    UPDATE reservations SET status = 'released', updated_at = now() WHERE id = ANY (v_changed)),
+                counters AS (
+                    UPDATE ticket_classes tc SET held = tc.held + x.d - x.b
+                    FROM unnest(c_id, d_take, d_back) AS x(id, d, b)
+                    WHERE tc.event_id = p_event AND tc.id = x.id AND x.d <> x.b)
+                SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'capacity', x.cap, 'held', x.h + x.d - x.b, 'sold', x.s)), '[]')
+                INTO v_classes FROM unnest(l_id, l_capacity, l_held, l_sold, d_take, d_back) AS x(id, cap, h, s, d, b);
+                RETURN jsonb_build_object(
+                    'lockWaitMicros', floor(extract(epoch FROM v_waited) * 1000000)::bigint,
+                    'results', v_results, 'classes', v_classes);
+            END
+            $f$;
+            """),
     ]
 }

@@ -86,12 +86,15 @@ public final class ReservationService: Sendable {
                     return try Self.outcomes(of: operations, replies: replies, started: started, metrics: metrics)
                 }
             }
-            // One implicit transaction per batch, committed at its Sync; the timeout is local to
-            // it. Enqueued here, in batch order.
+            // One implicit transaction per batch, committed at its Sync. Enqueued here, in batch
+            // order. A lane made by `makeBatchLane` has the lock timeout as its session's setting
+            // and the call prepared: the batch is that one statement. Any other lane gets the
+            // timeout set for the transaction first.
             let lane = batchLanes[Int(UInt(bitPattern: lockSet.hashValue) % UInt(batchLanes.count))]
-            let pending = lane.enqueue([
+            let apply = Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit)
+            let pending = lane.enqueue(lane.configuration.lockTimeout == configuration.lockTimeout ? [apply] : [
                 PostgresStatement("SELECT set_config('lock_timeout', $1, true)", [.string("\(lockTimeoutMs)ms")]),
-                Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit),
+                apply,
             ])
             return { try Self.outcomes(of: operations, replies: try await pending.value, started: started, metrics: metrics) }
         }
@@ -263,19 +266,31 @@ public final class ReservationService: Sendable {
         }
     }
 
+    /// A pipelined session for the batches (``PostgresPipelineLane``) on `base`'s server: the
+    /// lock timeout is its session's setting and the batch's call is prepared on it, so a batch is
+    /// one statement the server neither parses nor plans.
+    public static func makeBatchLane(_ base: PostgresConfiguration, configuration: ReservationConfiguration,
+                                     logger: Logger) -> PostgresPipelineLane {
+        var lane = base
+        lane.lockTimeout = configuration.lockTimeout
+        return PostgresPipelineLane(configuration: lane, logger: logger, prepared: [applySQL])
+    }
+
+    private static let applySQL = "SELECT inventory_apply($1, string_to_array($2, ','), $3::jsonb, $4::integer, $5::integer)::text"
+
     /// The batch's call of `inventory_apply`.
     private static func applyStatement(_ operations: [InventoryOperation], on lockSet: InventoryBatcher.LockSet,
                                        holdSeconds: Int, ticketLimit: Int) -> PostgresStatement {
-        PostgresStatement("SELECT inventory_apply($1, string_to_array($2, ','), $3::jsonb, $4::integer, $5::integer)::text", [
+        PostgresStatement(applySQL, [
             .string(lockSet.eventID), .string(lockSet.classIDs.joined(separator: ",")), .string(InventoryOperation.jsonArray(operations)),
             .int(Int64(holdSeconds)), .int(Int64(ticketLimit)),
         ])
     }
 
-    /// The outcomes of a batch from its replies (the timeout's, then `inventory_apply`'s).
+    /// The outcomes of a batch from its replies (`inventory_apply`'s the last).
     private static func outcomes(of operations: [InventoryOperation], replies: [PostgresRows], started: ContinuousClock.Instant,
                                  metrics: ReservationMetrics) throws -> [InventoryOutcome] {
-        guard replies.count == 2, let text = try replies[1].first?.decode(String.self, at: 0) else {
+        guard let text = try replies.last?.first?.decode(String.self, at: 0) else {
             throw InventoryError(.unexpectedReply, "inventory_apply returned no row")
         }
         let reply = try BatchReply(text: text)

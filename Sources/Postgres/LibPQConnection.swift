@@ -316,13 +316,27 @@ final class LibPQConnection: @unchecked Sendable {
         guard PQsetnonblocking(conn, 1) == 0 else { throw currentError(statementIndex: nil) }
     }
 
+    /// Prepares `sql` as the named statement `name` for this session (blocking; before
+    /// `beginLane`). Its parameters' types are the ones the statement implies.
+    func prepare(name: String, sql: String) throws {
+        let conn = try live()
+        guard !sql.utf8.contains(0) else {
+            throw PostgresError(code: .invalidArgument, message: "SQL contains a NUL byte")
+        }
+        _ = try consume(PQprepare(conn, name, sql, 0, nil), statementIndex: nil)
+    }
+
     /// Queues `statements` and a Sync: one implicit transaction (unless a statement begins one),
-    /// committed at the Sync.
-    func sendSegment(_ statements: [PostgresStatement]) throws {
+    /// committed at the Sync. A statement whose SQL is a key of `prepared` runs as that named
+    /// statement (prepared on this session with `prepare`): no parsing and planning per run.
+    func sendSegment(_ statements: [PostgresStatement], prepared: [String: String] = [:]) throws {
         let conn = try live()
         for (index, statement) in statements.enumerated() {
             let ok = try Self.withParameters(statement.sql, statement.params) { n, types, values in
-                PQsendQueryParams(conn, statement.sql, n, types, values, nil, nil, 0)
+                if let name = prepared[statement.sql] {
+                    return PQsendQueryPrepared(conn, name, n, values, nil, nil, 0)
+                }
+                return PQsendQueryParams(conn, statement.sql, n, types, values, nil, nil, 0)
             }
             guard ok == 1 else { throw currentError(statementIndex: index) }
         }

@@ -65,7 +65,10 @@ public final class PostgresPipelineLane: @unchecked Sendable {
         var firstError: PostgresError?
     }
 
-    private let configuration: PostgresConfiguration
+    /// The session's settings (its `lockTimeout` holds for every transaction on it).
+    public let configuration: PostgresConfiguration
+    /// Statements prepared on every session of the lane, by SQL: their names.
+    private let prepared: [String: String]
     private let logger: Logger
     private let metrics: PostgresMetrics
     /// After a failed connect, transactions fail at once for this long (no connect per batch
@@ -80,8 +83,11 @@ public final class PostgresPipelineLane: @unchecked Sendable {
     private var finished = false
     private let wakePipe = WakePipe()
 
-    public init(configuration: PostgresConfiguration, logger: Logger) {
+    /// A lane whose sessions prepare `prepared` when they connect: a transaction's statement
+    /// with one of these SQL texts then runs prepared (the server neither parses nor plans it).
+    public init(configuration: PostgresConfiguration, logger: Logger, prepared: [String] = []) {
         self.configuration = configuration
+        self.prepared = Dictionary(prepared.enumerated().map { ($1, "lane_\($0)") }, uniquingKeysWith: { first, _ in first })
         var logger = logger
         logger[metadataKey: "pg_pool"] = "\(configuration.metricsPoolName)"
         self.logger = logger
@@ -169,6 +175,7 @@ public final class PostgresPipelineLane: @unchecked Sendable {
                     }
                     do {
                         let opened = try LibPQConnection.connect(configuration)
+                        for (sql, name) in prepared { try opened.prepare(name: name, sql: sql) }
                         try opened.beginLane()
                         connection = opened
                         connectFailure = nil
@@ -185,7 +192,7 @@ public final class PostgresPipelineLane: @unchecked Sendable {
                         continue
                     }
                     do {
-                        try live.sendSegment(submission.statements)
+                        try live.sendSegment(submission.statements, prepared: prepared)
                         metrics.queries.increment(by: Int64(submission.statements.count))
                         inFlight.append(InFlight(pending: submission.pending, results: []))
                     } catch {

@@ -109,7 +109,7 @@ public enum WorkerApp {
             ? [] : (0..<batchPool.poolSize).map { _ in
                 var lane = batchPool
                 lane.metricsPoolName = "inventory-lanes"
-                return PostgresPipelineLane(configuration: lane, logger: logger)
+                return ReservationService.makeBatchLane(lane, configuration: configuration.reservations, logger: logger)
             }
         // Several workers on one machine: each lock set is combined by one of them (CombinerPeers).
         let workerIndex = environment["WAITROOM_WORKER_INDEX"].flatMap(Int.init) ?? 0

@@ -12,10 +12,24 @@ import Testing
                         admission: .init(ratePerSecond: 10, maxActive: 100, sessionSeconds: 600))
     }
 
+    /// Where a service's batches go: its pool, one at a time; lanes as the server makes them
+    /// (`makeBatchLane`: the lock timeout a session setting, the call prepared); plain lanes
+    /// (the timeout set in each batch's transaction, the call parsed each time).
+    enum Batches: String, CaseIterable, Sendable { case pool, lanes, plainLanes }
+
     /// A migrated schema with `event` defined, and `processes` services on it (each with its own
     /// pool, as separate server processes would have).
     private func withInventory(
         _ event: EventDefinition, pipelined: Bool, configuration: ReservationConfiguration = .init(), processes: Int = 1,
+        soldOut: @escaping @Sendable (String) async -> Void = { _ in },
+        _ body: ([ReservationService], PostgresClient) async throws -> Void
+    ) async throws {
+        try await withInventory(event, batches: pipelined ? .lanes : .pool, configuration: configuration, processes: processes,
+                                soldOut: soldOut, body)
+    }
+
+    private func withInventory(
+        _ event: EventDefinition, batches: Batches, configuration: ReservationConfiguration = .init(), processes: Int = 1,
         soldOut: @escaping @Sendable (String) async -> Void = { _ in },
         _ body: ([ReservationService], PostgresClient) async throws -> Void
     ) async throws {
@@ -26,7 +40,13 @@ import Testing
             for _ in 1..<processes { clients.append(try await TestDatabase.client(poolSize: 4, schema: schema)) }
             // Pipelined: each service with two sessions of its own (as a worker has its lanes).
             let lanes = clients.map { c in
-                pipelined ? (0..<2).map { _ in PostgresPipelineLane(configuration: c.configuration, logger: TestDatabase.logger) } : []
+                (0..<2).compactMap { _ -> PostgresPipelineLane? in
+                    switch batches {
+                    case .pool: return nil
+                    case .lanes: return ReservationService.makeBatchLane(c.configuration, configuration: configuration, logger: TestDatabase.logger)
+                    case .plainLanes: return PostgresPipelineLane(configuration: c.configuration, logger: TestDatabase.logger)
+                    }
+                }
             }
             let services = zip(clients, lanes).map {
                 ReservationService(database: $0, batchLanes: $1, configuration: configuration, logger: TestDatabase.logger, soldOut: soldOut)
@@ -54,9 +74,9 @@ import Testing
         Dictionary(uniqueKeysWithValues: try await EventCatalog(database: client).stock(eventID: event).map { ($0.id, $0) })
     }
 
-    @Test(arguments: [false, true]) func twoHundredConcurrentClientsHoldExactlyTheCapacity(pipelined: Bool) async throws {
+    @Test(arguments: Batches.allCases) func twoHundredConcurrentClientsHoldExactlyTheCapacity(batches: Batches) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 1_000, priceCents: 5_000)])
-        try await withInventory(event, pipelined: pipelined, configuration: .init(ticketsPerAdmission: 1_000), processes: 2) { services, client in
+        try await withInventory(event, batches: batches, configuration: .init(ticketsPerAdmission: 1_000), processes: 2) { services, client in
             let outcomes = try await withThrowingTaskGroup(of: (held: Int, refusals: [String]).self) { group in
                 for clientIndex in 0..<200 {
                     let service = services[clientIndex % services.count]
@@ -432,9 +452,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [false, true]) func aBatchThatCannotGetItsLockFailsFastWithLockTimeout(pipelined: Bool) async throws {
+    @Test(arguments: Batches.allCases) func aBatchThatCannotGetItsLockFailsFastWithLockTimeout(batches: Batches) async throws {
         let event = Self.event(classes: [.init(id: "ga", name: "GA", capacity: 10, priceCents: 1)])
-        try await withInventory(event, pipelined: pipelined, configuration: .init(lockTimeout: .milliseconds(200))) { services, client in
+        try await withInventory(event, batches: batches, configuration: .init(lockTimeout: .milliseconds(200))) { services, client in
             try await client.withTransaction { connection in
                 _ = try await connection.query("SELECT 1 FROM ticket_classes WHERE id = 'ga' FOR UPDATE")
                 let started = ContinuousClock.now

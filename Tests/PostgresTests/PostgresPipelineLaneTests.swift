@@ -113,4 +113,34 @@ struct PostgresPipelineLaneTests {
         #expect(again != pid)
         await admin.close()
     }
+
+    @Test func aPreparedStatementRunsPreparedOnEverySessionTheLaneOpens() async throws {
+        let admin = try await TestDatabase.client(poolSize: 1)
+        var configuration = try TestDatabase.configuration(poolSize: 1)
+        configuration.applicationName = "waitroom-tests-lane"
+        configuration.lockTimeout = .milliseconds(321)
+        let sql = "SELECT $1::integer + 1, current_setting('lock_timeout'), pg_backend_pid()"
+        let lane = PostgresPipelineLane(configuration: configuration, logger: TestDatabase.logger, prepared: [sql])
+        defer { lane.close() }
+        // The session knows the statement by name (pg_prepared_statements), and a transaction
+        // with its SQL runs it with the parameters given; the session's lock timeout holds.
+        func run(_ n: Int) async throws -> (sum: Int, timeout: String, pid: Int, prepared: [String]) {
+            let rows = try await lane.transaction([
+                PostgresStatement(sql, [.int(Int64(n))]),
+                PostgresStatement("SELECT coalesce(string_agg(statement, ';'), '') FROM pg_prepared_statements"),
+            ])
+            let row = rows[0].first!
+            return (try row.decode(Int.self, at: 0), try row.decode(String.self, at: 1), try row.decode(Int.self, at: 2),
+                    try rows[1].first!.decode(String.self, at: 0).split(separator: ";").map(String.init))
+        }
+        let first = try await run(41)
+        #expect(first.sum == 42 && first.timeout == "321ms")
+        #expect(first.prepared == [sql])
+        // A new session (the first one terminated) prepares it again before its first use.
+        _ = try await admin.query("SELECT pg_terminate_backend($1::int, 5000)", [.int(Int64(first.pid))])
+        let second = try await run(1)
+        #expect(second.pid != first.pid)
+        #expect(second.sum == 2 && second.timeout == "321ms" && second.prepared == [sql])
+        await admin.close()
+    }
 }
