@@ -27,11 +27,16 @@ final class InventoryBatcher: Sendable {
     private let maxBatchSize: Int
     private let maxInFlight: Int
     private let prepare: Prepare
+    private let executor: (any TaskExecutor)?
     private let queues = Mutex<[LockSet: BatchingStateMachine<Waiting>]>([:])
 
-    init(maxBatchSize: Int, maxInFlight: Int = 1, prepare: @escaping Prepare) {
+    /// `executor`, when given, runs the batches' tasks (awaiting the database, reading the
+    /// outcomes, resuming the callers): an event loop's, so that the callers on that loop resume
+    /// without a thread switch and no pool thread wakes per batch.
+    init(maxBatchSize: Int, maxInFlight: Int = 1, executor: (any TaskExecutor)? = nil, prepare: @escaping Prepare) {
         self.maxBatchSize = maxBatchSize
         self.maxInFlight = maxInFlight
+        self.executor = executor
         self.prepare = prepare
     }
 
@@ -45,7 +50,7 @@ final class InventoryBatcher: Sendable {
                 return batch.map { ($0, prepare(lockSet, $0.map(\.operation))) }
             }
             if let started {
-                Task { await self.drain(lockSet, startingWith: started) }
+                Task(executorPreference: executor) { await self.drain(lockSet, startingWith: started) }
             }
         }
     }

@@ -55,7 +55,9 @@ public final class ReservationService: Sendable {
     /// (a declined or timed-out payment returns its tickets). `batchDatabase` (default: `database`) carries the
     /// combined transactions: a pool of their own keeps them from queueing behind other queries.
     /// `batchLanes`, when given, carry them instead, pipelined (``PostgresPipelineLane``).
+    /// `batchExecutor`, when given, runs the batches' tasks (see `InventoryBatcher`).
     public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, batchLanes: [PostgresPipelineLane] = [],
+                batchExecutor: (any TaskExecutor)? = nil,
                 configuration: ReservationConfiguration = .init(),
                 peers: CombinerPeers? = nil,
                 logger: Logger, soldOut: @escaping @Sendable (String) async -> Void = { _ in }) {
@@ -73,7 +75,8 @@ public final class ReservationService: Sendable {
         // With pipelined sessions, two batches of a lock set are in flight: the second is sent
         // while the first runs, on the same session (a lock set always maps to the same one), so
         // it starts the moment the first commits and they commit in order.
-        self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize, maxInFlight: batchLanes.isEmpty ? 1 : 2) { lockSet, operations in
+        self.batcher = InventoryBatcher(maxBatchSize: configuration.maxBatchSize, maxInFlight: batchLanes.isEmpty ? 1 : 2,
+                                        executor: batchExecutor) { lockSet, operations in
             // Called under the batcher's lock: on the pool, only the run is returned (the
             // statement is built when it runs); on a lane, the batch must be enqueued here.
             let started = ContinuousClock.now

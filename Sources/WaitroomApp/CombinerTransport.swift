@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import Waitroom
 
 /// Carries `CombinerPeers` requests between the worker processes of one machine: each worker
 /// listens on a Unix socket of its own (`<directory>/inventory-<index>.sock`, the directory made
@@ -54,17 +55,23 @@ final class CombinerTransport: Sendable {
         typealias InboundIn = Frame
         let serve: @Sendable (String) async -> String
         private var writer: FrameWriter!
+        /// The requests' tasks run on the connection's loop: no pool thread wakes per request,
+        /// and the answer is written from where the task ends.
+        private var executor: EventLoopTaskExecutor!
 
         init(serve: @escaping @Sendable (String) async -> String) { self.serve = serve }
 
-        func handlerAdded(context: ChannelHandlerContext) { writer = FrameWriter(channel: context.channel) }
+        func handlerAdded(context: ChannelHandlerContext) {
+            writer = FrameWriter(channel: context.channel)
+            executor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = unwrapInboundIn(data)
             let bound = NIOLoopBound(writer!, eventLoop: context.eventLoop)
             let loop = context.eventLoop
             let serve = self.serve
-            Task {
+            Task(executorPreference: executor) {
                 let answer = await serve(frame.text)
                 loop.execute { bound.value.write(Frame(id: frame.id, text: answer)) }
             }

@@ -126,7 +126,11 @@ public enum WorkerApp {
             }
         }
         let reservations = ReservationService(
-            database: database, batchDatabase: batchDatabase, batchLanes: batchLanes, configuration: configuration.reservations, peers: peers, logger: logger,
+            database: database, batchDatabase: batchDatabase, batchLanes: batchLanes,
+            // The batches' tasks on the worker's (first) event loop, where its HTTP handlers
+            // run: a batch's callers resume there without a thread switch.
+            batchExecutor: EventLoopTaskExecutor(eventLoop: group.next()),
+            configuration: configuration.reservations, peers: peers, logger: logger,
             soldOut: { event in
                 do {
                     _ = try await store.markSoldOut(event: event)

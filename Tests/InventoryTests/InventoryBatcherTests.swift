@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 @testable import Inventory
@@ -42,5 +43,51 @@ import Testing
         #expect(most.load(ordering: .relaxed) <= 2)
         #expect(most.load(ordering: .relaxed) == 2, "two batches should have overlapped at some point")
         #expect(batcher.queued == 0)
+    }
+
+    /// An executor that runs its jobs on a thread of its own, one after the other.
+    final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+        private let queue = DispatchQueue(label: "batcher-test-executor")
+        private let key = DispatchSpecificKey<Bool>()
+        let jobs = Atomic<Int>(0)
+        init() { queue.setSpecific(key: key, value: true) }
+        /// True on the executor's queue.
+        var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
+        func enqueue(_ job: consuming ExecutorJob) {
+            jobs.add(1, ordering: .relaxed)
+            let job = UnownedJob(job)
+            queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+
+    @Test func theBatchesTasksRunOnTheExecutorGiven() async throws {
+        let executor = ThreadExecutor()
+        let runs = Atomic<Int>(0)
+        let elsewhere = Atomic<Int>(0)
+        let batcher = InventoryBatcher(maxBatchSize: 8, maxInFlight: 2, executor: executor) { _, operations in
+            return {
+                // The batch's run is called by its drain task: on the executor given, before and
+                // after it waits.
+                runs.add(1, ordering: .relaxed)
+                if !executor.isCurrent { elsewhere.add(1, ordering: .relaxed) }
+                try await Task.sleep(for: .microseconds(300))
+                if !executor.isCurrent { elsewhere.add(1, ordering: .relaxed) }
+                return operations.map { _ in InventoryOutcome(status: 204, error: nil, message: nil) }
+            }
+        }
+        let lockSet = InventoryBatcher.LockSet(eventID: "e", classIDs: ["ga"])
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for holder in 0..<Int64(40) {
+                group.addTask { try await batcher.submit(InventoryOperation(op: .release, holder: holder), on: lockSet).status }
+            }
+            var all: [Int] = []
+            for try await status in group { all.append(status) }
+            return all
+        }
+        #expect(statuses == Array(repeating: 204, count: 40))
+        #expect(runs.load(ordering: .relaxed) >= 5)
+        #expect(elsewhere.load(ordering: .relaxed) == 0)
+        // Every run resumed after its sleep through the executor (and each drain began there).
+        #expect(executor.jobs.load(ordering: .relaxed) >= runs.load(ordering: .relaxed) + 1)
     }
 }
