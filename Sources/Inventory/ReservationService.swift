@@ -43,6 +43,8 @@ public final class ReservationService: Sendable {
     private let soldOut: @Sendable (String) async -> Void
     private let soldOutReported = Mutex<Set<String>>([])
     private let batcher: InventoryBatcher
+    /// The pipelined sessions that carry the batches (none: the pool does).
+    private let batchLanes: [PostgresPipelineLane]
     private let metrics: ReservationMetrics
     /// Lock sets of reservations made or seen here: they never change, and a release or confirm
     /// usually comes back to the process that made the hold (keep-alive), so most need no lookup.
@@ -54,9 +56,11 @@ public final class ReservationService: Sendable {
     /// and nothing can give tickets back: no live hold, and no order whose payment is still open
     /// (a declined or timed-out payment returns its tickets). `batchDatabase` (default: `database`) carries the
     /// combined transactions: a pool of their own keeps them from queueing behind other queries.
-    /// `batchLanes`, when given, carry them instead, pipelined (``PostgresPipelineLane``).
-    /// `batchExecutor`, when given, runs the batches' tasks (see `InventoryBatcher`).
-    public init(database: PostgresClient, batchDatabase: PostgresClient? = nil, batchLanes: [PostgresPipelineLane] = [],
+    /// With `pipelined` (a server's configuration), `lanes` pipelined sessions on that server
+    /// carry them instead (``PostgresPipelineLane``, each connected on first use; `close()` ends
+    /// them). `batchExecutor`, when given, runs the batches' tasks (see `InventoryBatcher`).
+    public init(database: PostgresClient, batchDatabase: PostgresClient? = nil,
+                pipelined: PostgresConfiguration? = nil, lanes: Int = 4,
                 batchExecutor: (any TaskExecutor)? = nil,
                 configuration: ReservationConfiguration = .init(),
                 peers: CombinerPeers? = nil,
@@ -72,6 +76,8 @@ public final class ReservationService: Sendable {
         let hold = configuration.holdSeconds
         let limit = configuration.ticketsPerAdmission
         let batchDatabase = batchDatabase ?? database
+        let batchLanes = pipelined.map { base in (0..<max(1, lanes)).map { _ in Self.makeBatchLane(base, configuration: configuration, logger: logger) } } ?? []
+        self.batchLanes = batchLanes
         // With pipelined sessions, two batches of a lock set are in flight: the second is sent
         // while the first runs, on the same session (a lock set always maps to the same one), so
         // it starts the moment the first commits and they commit in order.
@@ -90,15 +96,10 @@ public final class ReservationService: Sendable {
                 }
             }
             // One implicit transaction per batch, committed at its Sync. Enqueued here, in batch
-            // order. A lane made by `makeBatchLane` has the lock timeout as its session's setting
-            // and the call prepared: the batch is that one statement. Any other lane gets the
-            // timeout set for the transaction first.
+            // order. The lane's session has the lock timeout as its own setting and the call
+            // prepared (`makeBatchLane`): the batch is that one statement.
             let lane = batchLanes[Int(UInt(bitPattern: lockSet.hashValue) % UInt(batchLanes.count))]
-            let apply = Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit)
-            let pending = lane.enqueue(lane.configuration.lockTimeout == configuration.lockTimeout ? [apply] : [
-                PostgresStatement("SELECT set_config('lock_timeout', $1, true)", [.string("\(lockTimeoutMs)ms")]),
-                apply,
-            ])
+            let pending = lane.enqueue([Self.applyStatement(operations, on: lockSet, holdSeconds: hold, ticketLimit: limit)])
             return { try Self.outcomes(of: operations, replies: try await pending.value, started: started, metrics: metrics) }
         }
     }
@@ -269,10 +270,15 @@ public final class ReservationService: Sendable {
         }
     }
 
+    /// Ends the pipelined sessions once what was sent on them has its outcome.
+    public func close() {
+        for lane in batchLanes { lane.close() }
+    }
+
     /// A pipelined session for the batches (``PostgresPipelineLane``) on `base`'s server: the
     /// lock timeout is its session's setting and the batch's call is prepared on it, so a batch is
     /// one statement the server neither parses nor plans.
-    public static func makeBatchLane(_ base: PostgresConfiguration, configuration: ReservationConfiguration,
+    private static func makeBatchLane(_ base: PostgresConfiguration, configuration: ReservationConfiguration,
                                      logger: Logger) -> PostgresPipelineLane {
         var lane = base
         lane.lockTimeout = configuration.lockTimeout

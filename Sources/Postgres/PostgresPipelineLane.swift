@@ -65,8 +65,7 @@ public final class PostgresPipelineLane: @unchecked Sendable {
         var firstError: PostgresError?
     }
 
-    /// The session's settings (its `lockTimeout` holds for every transaction on it).
-    public let configuration: PostgresConfiguration
+    private let configuration: PostgresConfiguration
     /// Statements prepared on every session of the lane, by SQL: their names.
     private let prepared: [String: String]
     private let logger: Logger

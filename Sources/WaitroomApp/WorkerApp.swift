@@ -105,12 +105,9 @@ public enum WorkerApp {
         // The combined transactions go on pipelined sessions (two batches of a lock set in
         // flight, the second sent while the first runs), one per lock set's hash, connected on
         // first use; WAITROOM_INVENTORY_PIPELINE=0 runs them on the pool, one at a time.
-        let batchLanes: [PostgresPipelineLane] = environment["WAITROOM_INVENTORY_PIPELINE"] == "0"
-            ? [] : (0..<batchPool.poolSize).map { _ in
-                var lane = batchPool
-                lane.metricsPoolName = "inventory-lanes"
-                return ReservationService.makeBatchLane(lane, configuration: configuration.reservations, logger: logger)
-            }
+        var lanes = batchPool
+        lanes.metricsPoolName = "inventory-lanes"
+        let pipelined = environment["WAITROOM_INVENTORY_PIPELINE"] == "0" ? nil : lanes
         // Several workers on one machine: each lock set is combined by one of them (CombinerPeers).
         let workerIndex = environment["WAITROOM_WORKER_INDEX"].flatMap(Int.init) ?? 0
         var combiner: CombinerTransport?
@@ -126,7 +123,7 @@ public enum WorkerApp {
             }
         }
         let reservations = ReservationService(
-            database: database, batchDatabase: batchDatabase, batchLanes: batchLanes,
+            database: database, batchDatabase: batchDatabase, pipelined: pipelined, lanes: batchPool.poolSize,
             // The batches' tasks on the worker's (first) event loop, where its HTTP handlers
             // run: a batch's callers resume there without a thread switch.
             batchExecutor: EventLoopTaskExecutor(eventLoop: group.next()),
@@ -256,7 +253,7 @@ public enum WorkerApp {
             try? await admissionGroup.shutdownGracefully()
             await database.close()
             await batchDatabase.close()
-            for lane in batchLanes { lane.close() }
+            reservations.close()
             try? await group.shutdownGracefully()
         }
     }

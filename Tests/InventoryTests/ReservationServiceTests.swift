@@ -12,10 +12,9 @@ import Testing
                         admission: .init(ratePerSecond: 10, maxActive: 100, sessionSeconds: 600))
     }
 
-    /// Where a service's batches go: its pool, one at a time; lanes as the server makes them
-    /// (`makeBatchLane`: the lock timeout a session setting, the call prepared); plain lanes
-    /// (the timeout set in each batch's transaction, the call parsed each time).
-    enum Batches: String, CaseIterable, Sendable { case pool, lanes, plainLanes }
+    /// Where a service's batches go: its pool, one at a time; or its pipelined sessions (the
+    /// lock timeout a session setting, the call prepared).
+    enum Batches: String, CaseIterable, Sendable { case pool, lanes }
 
     /// A migrated schema with `event` defined, and `processes` services on it (each with its own
     /// pool, as separate server processes would have).
@@ -39,20 +38,12 @@ import Testing
             var clients = [client]
             for _ in 1..<processes { clients.append(try await TestDatabase.client(poolSize: 4, schema: schema)) }
             // Pipelined: each service with two sessions of its own (as a worker has its lanes).
-            let lanes = clients.map { c in
-                (0..<2).compactMap { _ -> PostgresPipelineLane? in
-                    switch batches {
-                    case .pool: return nil
-                    case .lanes: return ReservationService.makeBatchLane(c.configuration, configuration: configuration, logger: TestDatabase.logger)
-                    case .plainLanes: return PostgresPipelineLane(configuration: c.configuration, logger: TestDatabase.logger)
-                    }
-                }
-            }
-            let services = zip(clients, lanes).map {
-                ReservationService(database: $0, batchLanes: $1, configuration: configuration, logger: TestDatabase.logger, soldOut: soldOut)
+            let services = clients.map {
+                ReservationService(database: $0, pipelined: batches == .lanes ? $0.configuration : nil, lanes: 2,
+                                   configuration: configuration, logger: TestDatabase.logger, soldOut: soldOut)
             }
             func closeAll() async {
-                for lane in lanes.joined() { lane.close() }
+                for service in services { service.close() }
                 for c in clients.dropFirst() { await c.close() }
             }
             do {
