@@ -6,6 +6,9 @@ import NIOCore
 /// Connections connect lazily on first use and reconnect with exponential backoff after a loss.
 /// While a connection waits to reconnect, commands routed to it fail at once with
 /// ``RedisError/Code/unavailable`` rather than hang (connected connections are preferred).
+/// Commands share the connections pipelined, so a blocking command (`BLPOP`, `XREAD BLOCK`, …)
+/// holds up the commands queued behind it on its connection: give such commands a client of
+/// their own (pub/sub has its own connection, ``makeSubscriber()``).
 ///
 /// With ``RedisConfiguration/isCluster`` the client speaks to a Redis Cluster: each command goes
 /// to the master of its keys' slot (a pool per node), `MOVED`/`ASK` are followed and

@@ -36,32 +36,40 @@ import Testing
         try await client.ping()
         let key = "restart:counter"
 
-        // A command that is surely in flight when the server dies.
-        let blocked = Task { try await client.send("BLPOP", "restart:never", 30) }
-        // And a stream of commands from several tasks.
-        let stop = StopFlag()
+        // A command that is surely in flight when the server dies, on a client of its own: the
+        // pool pipelines, so a blocking command holds up whatever is queued behind it on its
+        // connection (the stream below would stall behind it).
+        let blocking = try self.client(for: server, poolSize: 1)
+        let blocked = Task { try await blocking.send("BLPOP", "restart:never", 30) }
+        // And a stream of commands from several tasks, counted as they go.
+        let stream = StreamCounters()
         let outcomes = Task {
-            try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        var ok = 0
-                        var failed = 0
-                        while !stop.value.load(ordering: .relaxed) {
+                        while !stream.stop.load(ordering: .relaxed) {
                             do {
                                 _ = try await client.pipeline(Array(repeating: ["INCR", RedisArgument(key)], count: 50))
-                                ok += 1
+                                stream.ok.add(1, ordering: .relaxed)
                             } catch is RedisError {
-                                failed += 1
+                                stream.failed.add(1, ordering: .relaxed)
                                 try await Task.sleep(for: .milliseconds(5))
                             }
                         }
-                        return (ok, failed)
                     }
                 }
-                return try await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+                try await group.waitForAll()
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // The BLPOP is blocked in the server and the stream is running before the kill (waited
+        // for, not assumed after a fixed sleep: on a loaded machine tasks may start late).
+        try await TestSupport.withDeadline(10, "the BLPOP blocked and the stream's first pipelines") {
+            while true {
+                let clients = try await client.send("CLIENT", "LIST").string ?? ""
+                if clients.contains("cmd=blpop"), stream.ok.load(ordering: .relaxed) >= 4 { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
         server.kill()
 
         // The in-flight BLPOP fails with a connection error, promptly, not after its 10 s timeout.
@@ -88,10 +96,14 @@ import Testing
         let recoveredStart = ContinuousClock.now
         try await eventually(5) { try await client.ping() }
         #expect(ContinuousClock.now - recoveredStart < .seconds(5))
-        stop.value.store(true, ordering: .relaxed)
-        let (ok, failed) = try await TestSupport.withDeadline(5, "command stream") { try await outcomes.value }
-        #expect(ok > 0)
-        #expect(failed > 0)
+        #expect(stream.failed.load(ordering: .relaxed) > 0)
+        // The same stream, without recreating anything, succeeds again after the restart.
+        let okAtRecovery = stream.ok.load(ordering: .relaxed)
+        try await TestSupport.withDeadline(5, "the stream's pipelines after the restart") {
+            while stream.ok.load(ordering: .relaxed) < okAtRecovery + 4 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        stream.stop.store(true, ordering: .relaxed)
+        try await TestSupport.withDeadline(5, "command stream") { try await outcomes.value }
 
         // Every pool connection works again and replies are in order on the fresh server.
         let fresh = "restart:fresh"
@@ -104,6 +116,7 @@ import Testing
             #expect(zip(values, values.dropFirst()).allSatisfy { $1 == $0 + 1 })
         }
         await client.close()
+        await blocking.close()
         server.stop()
     }
 
@@ -185,6 +198,8 @@ import Testing
     }
 }
 
-private final class StopFlag: Sendable {
-    let value = Atomic<Bool>(false)
+private final class StreamCounters: Sendable {
+    let stop = Atomic<Bool>(false)
+    let ok = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
 }
