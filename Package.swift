@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
         // Batched socket sends through io_uring (raw system calls, the kernel's own header).
         .target(name: "CSendRing"),
+        // Passing a connection's socket to another worker process (SCM_RIGHTS).
+        .target(name: "CFDPass"),
 
         // Thin, safe Swift layers: the only importers of the C modules.
         .target(name: "Redis", dependencies: [
@@ -76,7 +78,7 @@ let package = Package(
 
         // HTTP/SSE server library.
         .target(name: "Edge", dependencies: [
-            "Waitroom", "Inventory", "Tokens", "FastJSON", "CSendRing",
+            "Waitroom", "Inventory", "Tokens", "FastJSON", "CSendRing", "CFDPass",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -71,6 +71,9 @@ public final class EdgeServer: Service {
     ///   - eventLoopGroup: the group to serve on; when `nil` the server creates one with
     ///     ``EdgeConfiguration/eventLoopCount`` threads and shuts it down when it stops.
     ///   - logger: the server's logger; requests log with `request.id` metadata.
+    ///   - handoff: with several worker processes on the port, lets handlers hand their
+    ///     connection to another worker (``HTTPConnectionHandOff``) and receives the connections
+    ///     the others hand to this one; it listens from ``start()`` until the drain begins.
     public init(
         configuration: EdgeConfiguration,
         router: Router,
@@ -78,7 +81,8 @@ public final class EdgeServer: Service {
         metricsRegistry: PrometheusCollectorRegistry? = nil,
         metricsFactory: (any MetricsFactory)? = nil,
         eventLoopGroup: (any EventLoopGroup)? = nil,
-        logger: Logger = Logger(label: "waitroom.edge")
+        logger: Logger = Logger(label: "waitroom.edge"),
+        handoff: ConnectionHandoff? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -106,7 +110,8 @@ public final class EdgeServer: Service {
             router: router,
             registry: registry,
             metricsFactory: factory,
-            logger: logger
+            logger: logger,
+            handoff: handoff
         )
     }
 
@@ -164,6 +169,17 @@ public final class EdgeServer: Service {
             }
             state.phase = .running(channel)
             return false
+        }
+        if let handoff = self.core.handoff {
+            do {
+                try handoff.listen { [weak self] descriptor, bytes in
+                    guard let self else { _ = close(descriptor); return }
+                    self.adopt(descriptor: descriptor, bytes: bytes)
+                }
+            } catch {
+                // The other workers then serve their requests themselves (their hand-offs fail).
+                self.logger.error("connection hand-off socket not opened", metadata: ["error": "\(error)"])
+            }
         }
         self.logger.info("edge listening", metadata: [
             "address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
@@ -232,9 +248,50 @@ public final class EdgeServer: Service {
         }
     }
 
+    /// Serves a connection another worker handed over: its pipeline as for an accepted one, then
+    /// `bytes` (the request it was serving and what followed) as if just read, then the socket.
+    /// Called on the hand-off's receiving thread.
+    private func adopt(descriptor: Int32, bytes: [UInt8]) {
+        let running = self.state.withLock { state -> Bool in
+            if case .running = state.phase { return true }
+            return false
+        }
+        guard running, !self.core.registry.isDraining else {
+            _ = close(descriptor)
+            return
+        }
+        let core = self.core
+        let initial = ByteBuffer(bytes: bytes)
+        ClientBootstrap(group: self.group)
+            // Nothing is read from the socket before the bytes that came with it.
+            .channelOption(.autoRead, value: false)
+            .channelOption(.maxMessagesPerRead, value: 16)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 64, initial: max(64, self.configuration.initialReceiveBufferBytes), maximum: 65536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try core.configure(channel, adopted: true) }
+            }
+            .withConnectedSocket(descriptor)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    // On the channel's loop, right after it became active.
+                    core.metrics.handOffs[HTTPMetrics.HandOff.adopted.rawValue].increment()
+                    let pipeline = channel.pipeline.syncOperations
+                    pipeline.fireChannelRead(NIOAny(initial))
+                    pipeline.fireChannelReadComplete()
+                    try? channel.syncOptions?.setOption(.autoRead, value: true)
+                case .failure(let error):
+                    core.logger.warning("a handed-over connection could not be registered", metadata: ["error": "\(error)"])
+                }
+            }
+    }
+
     private func drain(serverChannel: any Channel, immediately: Bool) async {
         self.logger.info("edge draining", metadata: ["connections": "\(self.core.registry.count)"])
         try? await serverChannel.close()
+        // No more connections come from the other workers (theirs fail over to serving themselves).
+        self.core.handoff?.close()
         let registry = self.core.registry
         registry.beginDrain()
         if immediately { registry.closeAll() }

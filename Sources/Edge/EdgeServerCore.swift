@@ -17,14 +17,18 @@ final class EdgeServerCore: Sendable {
     let bodyDeadline: TimeAmount
     let idleTimeout: TimeAmount
     let lingerTimeout: TimeAmount
+    /// Hands connections to the other workers of the machine (none: every request is served here).
+    let handoff: ConnectionHandoff?
 
     init(
         configuration: EdgeConfiguration,
         router: Router,
         registry: ConnectionRegistry,
         metricsFactory: any MetricsFactory,
-        logger: Logger
+        logger: Logger,
+        handoff: ConnectionHandoff? = nil
     ) {
+        self.handoff = handoff
         self.configuration = configuration
         self.router = router
         self.metrics = HTTPMetrics(routes: router.registeredRoutes, factory: metricsFactory)
@@ -38,8 +42,9 @@ final class EdgeServerCore: Sendable {
         self.lingerTimeout = TimeAmount(configuration.lingerTimeout)
     }
 
-    /// Builds the pipeline of an accepted connection (on its event loop).
-    func configure(_ channel: any Channel) throws {
+    /// Builds the pipeline of an accepted connection, or of one another worker handed over
+    /// (`adopted`), on its event loop.
+    func configure(_ channel: any Channel, adopted: Bool = false) throws {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(ConnectionTimeoutHandler(
             headerTimeout: self.headerTimeout,
@@ -50,7 +55,7 @@ final class EdgeServerCore: Sendable {
         ))
         // Response heads are checked in `HTTPConnectionHandler.respond` (HTTPHeaderCheck).
         try operations.addHandler(HTTP1ServerCodec(maxHeadBytes: self.configuration.maxHeaderBytes))
-        try operations.addHandler(HTTPConnectionHandler(core: self))
+        try operations.addHandler(HTTPConnectionHandler(core: self, adopted: adopted))
 
         self.metrics.connectionsOpen.increment()
         self.registry.register(channel)

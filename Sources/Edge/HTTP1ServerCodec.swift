@@ -275,6 +275,23 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireErrorCaught(error)
     }
 
+    // MARK: Hand-off (ConnectionHandoff)
+
+    /// What the client sent after the request being answered (pipelined, not parsed yet), when
+    /// the connection can be handed over now: the request was received whole, its response has
+    /// not begun, nothing is being written and the connection is not closing; `nil` otherwise.
+    func inputForHandOff() -> ByteBuffer? {
+        guard !self.removed, !self.quiescing, !self.requestOpen, self.responseOpen, self.output == nil,
+              !self.closesAfterResponse, case .head = self.reading else { return nil }
+        return self.input ?? ByteBuffer()
+    }
+
+    /// The connection was handed over: nothing more is parsed or written here.
+    func handedOff() {
+        self.reading = .discarding
+        self.input = nil
+    }
+
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -35,6 +35,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private let core: EdgeServerCore
+    /// The connection came from another worker (``ConnectionHandoff``): it is not handed on.
+    private let adopted: Bool
+    /// A hand-off of this connection failed: it is not tried again.
+    private var handOffFailed = false
     private var state: State = .idle
     private var context: ChannelHandlerContext?
     private var pendingTask: Task<Void, Never>?
@@ -50,8 +54,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         return executor
     }
 
-    init(core: EdgeServerCore) {
+    init(core: EdgeServerCore, adopted: Bool = false) {
         self.core = core
+        self.adopted = adopted
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -232,12 +237,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             body: body,
             pathParameters: match.parameters
         )
+        var canHandOff = false
+        if case .async = match.handler, self.core.handoff != nil, !self.adopted, !self.handOffFailed,
+           info.keepAlive, info.head.version == .http1_1 {
+            canHandOff = true
+        }
         let requestContext = RequestContext(
             requestID: info.requestID,
             baseLogger: self.core.logger,
             eventLoop: context.eventLoop,
             remoteAddress: context.channel.remoteAddress,
-            routePattern: match.pattern
+            routePattern: match.pattern,
+            canHandOff: canHandOff
         )
 
         switch match.handler {
@@ -251,18 +262,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             self.respond(info, response)
         case .async(let handler):
-            let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
-            self.pendingTask = Task(executorPreference: self.taskExecutor(on: context.eventLoop)) {
-                do {
-                    promise.succeed(try await handler(request, requestContext))
-                } catch {
-                    promise.fail(error)
-                }
-            }
-            promise.futureResult.assumeIsolated().whenComplete { result in
-                self.pendingTask = nil
-                self.complete(info, result, requestContext: requestContext)
-            }
+            self.run(handler, request, requestContext, info, context: context)
         case .future(let handler):
             let future: EventLoopFuture<HTTPResponse>
             do {
@@ -275,6 +275,63 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 self.complete(info, result, requestContext: requestContext)
             }
         }
+    }
+
+    /// Runs an asynchronous handler on the connection's loop and answers with its outcome, or
+    /// hands the connection over when the handler asks for it (and runs it again, without the
+    /// option, when that fails).
+    private func run(_ handler: @escaping HTTPHandler, _ request: HTTPRequest, _ requestContext: RequestContext,
+                     _ info: RequestInfo, context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
+        self.pendingTask = Task(executorPreference: self.taskExecutor(on: context.eventLoop)) {
+            do {
+                promise.succeed(try await handler(request, requestContext))
+            } catch {
+                promise.fail(error)
+            }
+        }
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.pendingTask = nil
+            if case .failure(let error) = result, let handOff = error as? HTTPConnectionHandOff, requestContext.canHandOff {
+                guard case .responding = self.state else { return }
+                if self.handOff(to: handOff.target, request: request, context: context) { return }
+                self.handOffFailed = true
+                self.core.metrics.handOffs[HTTPMetrics.HandOff.failed.rawValue].increment()
+                let again = RequestContext(requestID: requestContext.requestID, baseLogger: requestContext.baseLogger,
+                                           eventLoop: requestContext.eventLoop, remoteAddress: requestContext.remoteAddress,
+                                           routePattern: requestContext.routePattern, canHandOff: false)
+                self.run(handler, request, again, info, context: context)
+                return
+            }
+            self.complete(info, result, requestContext: requestContext)
+        }
+    }
+
+    /// Hands the connection, with `request` and what the client pipelined behind it, to worker
+    /// `target` (``ConnectionHandoff``); `false` when it stays here (reading as before).
+    private func handOff(to target: Int, request: HTTPRequest, context: ChannelHandlerContext) -> Bool {
+        guard let handoff = self.core.handoff,
+              let codecContext = try? context.pipeline.syncOperations.context(handlerType: HTTP1ServerCodec.self),
+              let codec = codecContext.handler as? HTTP1ServerCodec,
+              let pipelined = codec.inputForHandOff(),
+              // Everything answered before has left NIO (a pipelining client may not have read it yet).
+              (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0,
+              let descriptor = HTTPDirectSocket.descriptor(of: context.channel)
+        else { return false }
+        var bytes = ConnectionHandoff.encode(request)
+        bytes += pipelined.readableBytesView
+        // Nothing more is read here: the kernel keeps what arrives for the receiver.
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        guard handoff.send(descriptor: descriptor, bytes: bytes, to: target) else {
+            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+            return false
+        }
+        self.core.metrics.handOffs[HTTPMetrics.HandOff.sent.rawValue].increment()
+        codec.handedOff()
+        self.state = .closing
+        // Closing our descriptor leaves the connection open: the receiver holds it too.
+        context.close(promise: nil)
+        return true
     }
 
     /// Answers with the outcome of an asynchronous handler, unless the connection went away.

@@ -9,6 +9,8 @@ import Synchronization
 /// - `http_request_duration_seconds{method,route}` (a swift-metrics `Timer`)
 /// - `http_connections_open` (a `Meter`)
 /// - `http_errors_total{code}` (handles cached per error code on first use)
+/// - `http_connection_handoffs_total{result}`: connections handed to another worker (`sent`),
+///   hand-offs that did not happen (`failed`: served here), connections received (`adopted`)
 ///
 /// `route` is the route pattern; requests that match no route use `unmatched`.
 final class HTTPMetrics: Sendable {
@@ -18,6 +20,11 @@ final class HTTPMetrics: Sendable {
     private let requests: [[Counter]]
     private let durations: [CoreMetrics.Timer]
     let connectionsOpen: Meter
+    enum HandOff: Int, CaseIterable {
+        case sent, failed, adopted
+    }
+    /// Indexed by `HandOff`.
+    let handOffs: [Counter]
     private let errorCounters: Mutex<[String: Counter]>
     private let factory: any MetricsFactory
 
@@ -43,6 +50,9 @@ final class HTTPMetrics: Sendable {
             )
         }
         self.connectionsOpen = Meter(label: "http_connections_open", dimensions: [], factory: factory)
+        self.handOffs = HandOff.allCases.map { result in
+            Counter(label: "http_connection_handoffs_total", dimensions: [("result", "\(result)")], factory: factory)
+        }
         self.errorCounters = Mutex([:])
     }
 

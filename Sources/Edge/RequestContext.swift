@@ -20,12 +20,19 @@ public struct RequestContext: Sendable {
     public let remoteAddress: SocketAddress?
     /// The pattern of the matched route, e.g. `/v1/events/{eventId}/queue`.
     public let routePattern: String
+    /// The handler may throw ``HTTPConnectionHandOff`` to have this connection served by another
+    /// worker process: the server has a ``ConnectionHandoff``, the handler is asynchronous, the
+    /// connection is a keep-alive HTTP/1.1 one this worker accepted itself, and no hand-off of
+    /// it failed before.
+    public let canHandOff: Bool
 
-    init(requestID: String, baseLogger: Logger, eventLoop: any EventLoop, remoteAddress: SocketAddress?, routePattern: String) {
+    init(requestID: String, baseLogger: Logger, eventLoop: any EventLoop, remoteAddress: SocketAddress?, routePattern: String,
+         canHandOff: Bool = false) {
         self.requestID = requestID
         self.baseLogger = baseLogger
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
         self.routePattern = routePattern
+        self.canHandOff = canHandOff
     }
 }

@@ -183,6 +183,29 @@ public final class ReservationService: Sendable {
         return try InventoryOutcome.Body(json: InventoryJSON.parse(text))
     }
 
+    // MARK: Which process serves
+
+    /// The worker process of this machine that combines the reservations of `items` in
+    /// `eventID` when it is another one (`nil`: this one, a single process, or items the reserve
+    /// will refuse anyway). The edge may hand the connection to it (`ConnectionHandoff`).
+    public func remoteOwner(eventID: String, items: [ReservationItem]) -> Int? {
+        guard let peers, peers.count > 1,
+              let items = try? ReservationItem.normalized(
+                  items, limit: configuration.ticketsPerAdmission > 0 ? configuration.ticketsPerAdmission : 1_000)
+        else { return nil }
+        let owner = peers.owner(of: InventoryBatcher.LockSet(eventID: eventID, classIDs: items.map(\.ticketClassId)))
+        return owner == peers.index ? nil : owner
+    }
+
+    /// The same for the operations on a reservation (release, confirm): its owner, when another
+    /// process; `nil` too for a reservation this admission does not have.
+    public func remoteOwner(reservationID: String, eventID: String, holder: Int64) async throws -> Int? {
+        guard let peers, peers.count > 1,
+              let lockSet = try await lockSet(of: reservationID, eventID: eventID, holder: holder) else { return nil }
+        let owner = peers.owner(of: lockSet)
+        return owner == peers.index ? nil : owner
+    }
+
     /// Operations waiting for a batch in this process.
     public var queuedOperations: Int { batcher.queued }
 

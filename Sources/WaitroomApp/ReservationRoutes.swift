@@ -108,13 +108,28 @@ struct ReservationRoutes: Sendable {
         return .json(raw: InventoryOutcome.bodyJSON(body), status: status, headers: headers)
     }
 
+    /// Throws `HTTPConnectionHandOff` when another worker combines the reservation's classes and
+    /// the connection can go there.
+    func handOffIfOwnedElsewhere(_ reservationID: String, token: SignedToken, context: RequestContext) async throws {
+        guard context.canHandOff,
+              let owner = try await service.remoteOwner(reservationID: reservationID, eventID: token.eventID,
+                                                        holder: Int64(bitPattern: token.sequence)) else { return }
+        throw HTTPConnectionHandOff(target: owner)
+    }
+
     func register(on router: inout Router) {
         let routes = self
-        router.post("/v1/events/{eventId}/reservations") { request, _ in
+        // With several workers, a connection whose hold's classes another worker combines is
+        // handed to that worker (`ConnectionHandoff`): it, and every later request on it, is
+        // served where its batches run instead of each operation being forwarded there.
+        router.post("/v1/events/{eventId}/reservations") { request, context in
             let event = try request.pathParameters.require("eventId")
             let token = try routes.admission(request, eventID: event)
             let key = try routes.idempotencyKey(request)
             let body = try ReserveBody(request)
+            if context.canHandOff, let owner = routes.service.remoteOwner(eventID: event, items: body.items) {
+                throw HTTPConnectionHandOff(target: owner)
+            }
             let outcome = try await routes.service.reserve(eventID: event, holder: Int64(bitPattern: token.sequence),
                                                            items: body.items, idempotencyKey: key)
             return try routes.response(outcome)
@@ -128,17 +143,19 @@ struct ReservationRoutes: Sendable {
             }
             return .json(raw: InventoryOutcome.bodyJSON(body))
         }
-        router.delete("/v1/reservations/{reservationId}") { request, _ in
+        router.delete("/v1/reservations/{reservationId}") { request, context in
             let id = try request.pathParameters.require("reservationId")
             let token = try routes.admission(request, eventID: nil)
+            try await routes.handOffIfOwnedElsewhere(id, token: token, context: context)
             return try routes.response(try await routes.service.release(
                 reservationID: id, eventID: token.eventID, holder: Int64(bitPattern: token.sequence)))
         }
-        router.post("/v1/reservations/{reservationId}/confirm") { request, _ in
+        router.post("/v1/reservations/{reservationId}/confirm") { request, context in
             let id = try request.pathParameters.require("reservationId")
             let token = try routes.admission(request, eventID: nil)
             let key = try routes.idempotencyKey(request)
             let body = try ConfirmBody(request)
+            try await routes.handOffIfOwnedElsewhere(id, token: token, context: context)
             return try routes.response(try await routes.service.confirm(
                 reservationID: id, eventID: token.eventID, holder: Int64(bitPattern: token.sequence),
                 payment: .init(method: body.method, simulate: body.simulate), idempotencyKey: key))

@@ -112,6 +112,7 @@ public enum WorkerApp {
         let workerIndex = environment["WAITROOM_WORKER_INDEX"].flatMap(Int.init) ?? 0
         var combiner: CombinerTransport?
         var peers: CombinerPeers?
+        var handoff: ConnectionHandoff?
         if configuration.role.runsEdge, configuration.processes > 1, (0..<configuration.processes).contains(workerIndex),
            let directory = environment["WAITROOM_COMBINER_DIR"], !directory.isEmpty {
             let transport = CombinerTransport(
@@ -120,6 +121,11 @@ public enum WorkerApp {
             combiner = transport
             peers = CombinerPeers(index: workerIndex, count: configuration.processes) { process, request in
                 try await transport.send(to: process, request)
+            }
+            // Connections whose reservations another worker combines go to it (ConnectionHandoff);
+            // WAITROOM_CONNECTION_HANDOFF=0 forwards each operation instead.
+            if environment["WAITROOM_CONNECTION_HANDOFF"] != "0" {
+                handoff = ConnectionHandoff(directory: directory, index: workerIndex, logger: logger)
             }
         }
         let reservations = ReservationService(
@@ -223,7 +229,8 @@ public enum WorkerApp {
             ],
             metricsRegistry: registry,
             eventLoopGroup: group,
-            logger: logger)
+            logger: logger,
+            handoff: handoff)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: migrations),
