@@ -82,6 +82,10 @@ check "reservations were acknowledged before the crash" test "$before" -gt 20
 check "and again after the restart" test "$middle" -gt "$before"
 check "and after PostgreSQL alone crashed under the running server" test "$total" -gt "$after"
 check "server survived the PostgreSQL-only crash" kill -0 "$SERVER_PID"
+# The worker that answers /metrics either handed reservation connections to the lock set's owner
+# (sent) or is the owner and received them (adopted).
+handoffs=$(curl -s "$BASE/metrics" | awk '/^http_connection_handoffs_total\{result="(sent|adopted)"\}/ {n += $2} END {print n + 0}')
+check "connections went to the worker that combines their class (hand-offs: $handoffs)" test "$handoffs" -gt 0
 
 psql_e2e -c "CREATE TABLE acked (id text PRIMARY KEY)" >/dev/null
 psql_e2e -c "\\copy acked FROM '$WORK/acked'" >/dev/null

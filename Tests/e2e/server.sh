@@ -43,10 +43,11 @@ check "two worker processes" test "$(worker_pids | wc -l)" = 2
 COMBINER_DIR=$(tr '\0' '\n' <"/proc/$(worker_pids | head -1)/environ" | sed -n 's/^WAITROOM_COMBINER_DIR=//p')
 sockets=no
 for _ in $(seq 50); do
-  [ -n "$COMBINER_DIR" ] && [ -S "$COMBINER_DIR/inventory-0.sock" ] && [ -S "$COMBINER_DIR/inventory-1.sock" ] && { sockets=yes; break; }
+  [ -n "$COMBINER_DIR" ] && [ -S "$COMBINER_DIR/inventory-0.sock" ] && [ -S "$COMBINER_DIR/inventory-1.sock" ] \
+    && [ -S "$COMBINER_DIR/handoff-0.sock" ] && [ -S "$COMBINER_DIR/handoff-1.sock" ] && { sockets=yes; break; }
   sleep 0.1
 done
-check "both workers listen on their combiner sockets ($COMBINER_DIR)" test $sockets = yes
+check "both workers listen on their combiner and hand-off sockets ($COMBINER_DIR)" test $sockets = yes
 check "a combiner directory left by a supervisor that is gone is removed" test ! -e "$STALE_DIR"
 check "healthz 200" test "$(code "$BASE/healthz")" = 200
 check "metrics is Prometheus text" bash -c "curl -s '$BASE/metrics' | grep -q '^# TYPE'"
