@@ -175,4 +175,41 @@ import Testing
             #expect(try await EventCatalog(database: client).stock(eventID: "show").first?.held == 0)
         }
     }
+
+    /// Which worker a connection should go to (the edge hands it there): the owner of the
+    /// reserve's classes, or of the reservation's, when that is another process; nobody for this
+    /// process's own lock sets, a single process, items the reserve refuses, or an unknown hold.
+    @Test func theRemoteOwnerIsTheOtherProcessOnlyWhenItOwnsTheLockSet() async throws {
+        try await Self.withShow(capacity: 10) { client, _ in
+            let probe = CombinerPeers(index: 0, count: 2, send: Self.never)
+            let owner = probe.owner(of: "show", classIDs: ["ga"])
+            let ga: [ReservationItem] = [.init(ticketClassId: "ga", quantity: 1)]
+            let owning = ReservationService(database: client, peers: CombinerPeers(index: owner, count: 2, send: Self.never),
+                                            logger: TestDatabase.logger)
+            let other = ReservationService(database: client, peers: CombinerPeers(index: 1 - owner, count: 2, send: Self.never),
+                                           logger: TestDatabase.logger)
+            let alone = ReservationService(database: client, logger: TestDatabase.logger)
+            #expect(other.remoteOwner(eventID: "show", items: ga) == owner)
+            #expect(owning.remoteOwner(eventID: "show", items: ga) == nil)
+            #expect(alone.remoteOwner(eventID: "show", items: ga) == nil)
+            #expect(other.remoteOwner(eventID: "show", items: []) == nil)
+            #expect(other.remoteOwner(eventID: "show", items: [.init(ticketClassId: "ga", quantity: 0)]) == nil)
+            // The lock set of several classes is their sorted set, whatever the order asked.
+            let twoClasses: [ReservationItem] = [.init(ticketClassId: "vip", quantity: 1), .init(ticketClassId: "ga", quantity: 1)]
+            let pairOwner = probe.owner(of: "show", classIDs: ["ga", "vip"])
+            #expect(other.remoteOwner(eventID: "show", items: twoClasses) == (pairOwner == 1 - owner ? nil : pairOwner))
+
+            // A hold made by the owner (looked up in the database by the other process).
+            let hold = try await owning.reserve(eventID: "show", holder: 7, items: ga, idempotencyKey: "k")
+            let id = try #require(hold.body?.reservationId)
+            // Another admission's hold: nobody (the operation answers 404 here). Asked first: a
+            // lock set once known is cached by id, and then the owner answers the 404.
+            #expect(try await other.remoteOwner(reservationID: id, eventID: "show", holder: 8) == nil)
+            #expect(try await other.remoteOwner(reservationID: id, eventID: "show", holder: 7) == owner)
+            #expect(try await owning.remoteOwner(reservationID: id, eventID: "show", holder: 7) == nil)
+            // Another event's, or an unknown one: nobody.
+            #expect(try await other.remoteOwner(reservationID: id, eventID: "other", holder: 7) == nil)
+            #expect(try await other.remoteOwner(reservationID: "r_nope", eventID: "show", holder: 7) == nil)
+        }
+    }
 }
