@@ -235,8 +235,10 @@ public final class ConnectionHandoff: Sendable {
     // MARK: The request, again
 
     /// `request` as HTTP/1.1 bytes for the receiver to parse again: its head with the body's
-    /// length as it was received (de-chunked), without `Expect` (already answered here).
-    static func encode(_ request: HTTPRequest) -> [UInt8] {
+    /// length as it was received (de-chunked), without `Expect` (already answered here), and
+    /// with `x-request-id: requestID` when the client sent none (the receiver then logs and
+    /// answers under the id this worker gave the request).
+    static func encode(_ request: HTTPRequest, requestID: String? = nil) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + request.body.readableBytes)
         bytes += request.method.rawValue.utf8
@@ -250,6 +252,9 @@ public final class ConnectionHandoff: Sendable {
             bytes += ": ".utf8
             bytes += value.utf8
             bytes += "\r\n".utf8
+        }
+        if let requestID, !request.headers.contains(name: "x-request-id") {
+            bytes += "x-request-id: \(requestID)\r\n".utf8
         }
         bytes += "content-length: \(request.body.readableBytes)\r\n\r\n".utf8
         bytes += request.body.readableBytesView

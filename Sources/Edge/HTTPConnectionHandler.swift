@@ -294,7 +294,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             self.pendingTask = nil
             if case .failure(let error) = result, let handOff = error as? HTTPConnectionHandOff, requestContext.canHandOff {
                 guard case .responding = self.state else { return }
-                if self.handOff(to: handOff.target, request: request, context: context) { return }
+                if self.handOff(to: handOff.target, request: request, requestID: info.requestID, context: context) {
+                    requestContext.logger.debug("connection handed over", metadata: ["handoff.target": "\(handOff.target)"])
+                    return
+                }
                 self.handOffFailed = true
                 self.core.metrics.handOffs[HTTPMetrics.HandOff.failed.rawValue].increment()
                 let again = RequestContext(requestID: requestContext.requestID, baseLogger: requestContext.baseLogger,
@@ -309,7 +312,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// Hands the connection, with `request` and what the client pipelined behind it, to worker
     /// `target` (``ConnectionHandoff``); `false` when it stays here (reading as before).
-    private func handOff(to target: Int, request: HTTPRequest, context: ChannelHandlerContext) -> Bool {
+    private func handOff(to target: Int, request: HTTPRequest, requestID: String, context: ChannelHandlerContext) -> Bool {
         guard let handoff = self.core.handoff,
               let codecContext = try? context.pipeline.syncOperations.context(handlerType: HTTP1ServerCodec.self),
               let codec = codecContext.handler as? HTTP1ServerCodec,
@@ -318,7 +321,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
               (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0,
               let descriptor = HTTPDirectSocket.descriptor(of: context.channel)
         else { return false }
-        var bytes = ConnectionHandoff.encode(request)
+        var bytes = ConnectionHandoff.encode(request, requestID: requestID)
         bytes += pipelined.readableBytesView
         // Nothing more is read here: the kernel keeps what arrives for the receiver.
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)

@@ -173,5 +173,12 @@ import Testing
         let request = HTTPRequest(method: .POST, uri: "/v1/x?y=1", headers: headers, body: ByteBuffer(string: "{\"a\":1}"))
         let text = String(decoding: ConnectionHandoff.encode(request), as: UTF8.self)
         #expect(text == "POST /v1/x?y=1 HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer t\r\ncontent-length: 7\r\n\r\n{\"a\":1}")
+        // The id this worker gave the request goes along, unless the client sent its own.
+        let withID = String(decoding: ConnectionHandoff.encode(request, requestID: "req-1"), as: UTF8.self)
+        #expect(withID.contains("\r\nx-request-id: req-1\r\ncontent-length: 7\r\n"))
+        headers.add(name: "X-Request-Id", value: "mine")
+        let own = HTTPRequest(method: .POST, uri: "/v1/x?y=1", headers: headers, body: ByteBuffer(string: "{\"a\":1}"))
+        let kept = String(decoding: ConnectionHandoff.encode(own, requestID: "req-1"), as: UTF8.self)
+        #expect(kept.contains("X-Request-Id: mine\r\n") && !kept.contains("req-1"))
     }
 }
