@@ -115,6 +115,22 @@ import Testing
         await workers.stop()
     }
 
+    @Test func anExpectedContinueIsAnsweredOnceAndTheBodyGoesAlong() async throws {
+        let workers = try Workers()
+        try await workers.start()
+        let connection = try await TestConnection.connect(port: workers.port(0))
+        try await connection.send("POST /steer?to=1 HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        let interim = try await connection.readResponse(bodyless: true)
+        #expect(interim.status == 100)
+        try await connection.send("body")
+        let answer = try await connection.readResponse()
+        // b did not answer 100 again: the next thing on the wire is the final answer.
+        #expect(answer.status == 200)
+        #expect(answer.bodyText == "b got body canHandOff=false")
+        await connection.close()
+        await workers.stop()
+    }
+
     @Test func aHandOffThatCannotHappenIsServedHereAndNotTriedAgain() async throws {
         let workers = try Workers()
         try await workers.start()
