@@ -115,6 +115,39 @@ import Testing
         await workers.stop()
     }
 
+    /// 40 connections at once, half accepted by each worker. Those on a go to b with their first
+    /// request; those on b stay for theirs and go to a with the next. Either way once, and then
+    /// for good: every later request is answered by the worker the connection went to.
+    @Test func manyConnectionsAtOnceEachGoOverOnceAndLoseNothing() async throws {
+        let workers = try Workers()
+        try await workers.start()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<40 {
+                group.addTask {
+                    let acceptedByA = n % 2 == 0
+                    let connection = try await TestConnection.connect(port: workers.port(acceptedByA ? 0 : 1))
+                    // Some pipeline another request behind the first.
+                    let pipelined = n % 4 < 2
+                    try await connection.send(Self.steer(to: 1, body: "c\(n)") + (pipelined ? TestServer.get("/who") : ""))
+                    #expect(try await connection.readResponse().bodyText == "b got c\(n) canHandOff=\(!acceptedByA)")
+                    if pipelined { #expect(try await connection.readResponse().bodyText == "b") }
+                    for m in 0..<10 {
+                        try await connection.send(Self.steer(to: 0, body: "\(n)-\(m)"))
+                        let expected = acceptedByA ? "b got \(n)-\(m) canHandOff=false" : "a got \(n)-\(m) canHandOff=false"
+                        #expect(try await connection.readResponse().bodyText == expected)
+                    }
+                    await connection.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await Self.handOffs(workers, 0, "sent") == 20)
+        #expect(try await Self.handOffs(workers, 1, "adopted") == 20)
+        #expect(try await Self.handOffs(workers, 1, "sent") == 20)
+        #expect(try await Self.handOffs(workers, 0, "adopted") == 20)
+        await workers.stop()
+    }
+
     @Test func anExpectedContinueIsAnsweredOnceAndTheBodyGoesAlong() async throws {
         let workers = try Workers()
         try await workers.start()
