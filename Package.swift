@@ -31,6 +31,9 @@ let package = Package(
         .target(name: "CSendRing"),
         // Passing a connection's socket to another worker process (SCM_RIGHTS).
         .target(name: "CFDPass"),
+        // The threads of their own that libpq and the hand-off socket need: a self-pipe to wake
+        // one from `poll`, and its name as the kernel shows it.
+        .target(name: "ThreadSupport"),
 
         // Thin, safe Swift layers: the only importers of the C modules.
         .target(name: "Redis", dependencies: [
@@ -42,7 +45,7 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "Postgres", dependencies: [
-            "CLibPQ",
+            "CLibPQ", "ThreadSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -78,7 +81,7 @@ let package = Package(
 
         // HTTP/SSE server library.
         .target(name: "Edge", dependencies: [
-            "Waitroom", "Inventory", "Tokens", "FastJSON", "CSendRing", "CFDPass",
+            "Waitroom", "Inventory", "Tokens", "FastJSON", "CSendRing", "CFDPass", "ThreadSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -150,7 +153,7 @@ let package = Package(
         .target(name: "PostgresTestSupport", dependencies: [
             "Postgres", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/PostgresTestSupport"),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport", "ThreadSupport"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "OrdersTests", dependencies: ["Orders", "Inventory", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens"]),

@@ -2,7 +2,6 @@
 #include "fd_pass.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -79,8 +78,4 @@ int wr_fd_accept(int sock) {
         peer = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
     } while (peer < 0 && errno == EINTR);
     return peer;
-}
-
-int wr_fd_pipe(int ends[2]) {
-    return pipe2(ends, O_CLOEXEC);
 }

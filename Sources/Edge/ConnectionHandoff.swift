@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,8 +56,8 @@ public final class ConnectionHandoff: Sendable {
     /// Connected sockets to the other workers' listeners, opened on first use and again after
     /// one broke (the worker restarted).
     private let senders = Mutex<[Int: Int32]>([:])
-    /// The receiving thread's wake pipe (write end), while it runs.
-    private let receiving = Mutex<(thread: pthread_t, wake: Int32)?>(nil)
+    /// The receiving thread and its wake pipe, while it runs.
+    private let receiving = Mutex<(thread: pthread_t, wake: WakePipe)?>(nil)
 
     public init(directory: String, index: Int, logger: Logger) {
         self.directory = directory
@@ -91,15 +92,12 @@ public final class ConnectionHandoff: Sendable {
             Glibc.close(listener)
             throw error
         }
-        var pipeEnds: [Int32] = [0, 0]
-        guard wr_fd_pipe(&pipeEnds) == 0 else {
-            Glibc.close(listener)
-            throw SystemError(call: "pipe2", code: errno)
-        }
-        let receiver = Receiver(listener: listener, wake: pipeEnds[0], path: path, adopt: adopt, logger: logger)
+        let wake = WakePipe()
+        let receiver = Receiver(listener: listener, wake: wake.readEnd, path: path, adopt: adopt, logger: logger)
         let box = Unmanaged.passRetained(receiver).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { argument in
+            ThreadName.set("edge-handoff")
             let receiver = Unmanaged<Receiver>.fromOpaque(argument!).takeRetainedValue()
             receiver.run()
             return nil
@@ -107,11 +105,10 @@ public final class ConnectionHandoff: Sendable {
         guard created == 0 else {
             Unmanaged<Receiver>.fromOpaque(box).release()
             Glibc.close(listener)
-            Glibc.close(pipeEnds[0])
-            Glibc.close(pipeEnds[1])
+            wake.close()
             throw SystemError(call: "pthread_create", code: created)
         }
-        receiving.withLock { $0 = (thread, pipeEnds[1]) }
+        receiving.withLock { $0 = (thread, wake) }
     }
 
     /// The receiving thread's loop: accepts the other workers' connections and reads their
@@ -137,7 +134,6 @@ public final class ConnectionHandoff: Sendable {
             defer {
                 for peer in peers { Glibc.close(peer) }
                 Glibc.close(listener)
-                Glibc.close(wake)
                 unlink(path)
             }
             while true {
@@ -217,14 +213,13 @@ public final class ConnectionHandoff: Sendable {
 
     /// Stops receiving (the socket file is removed) and closes the sending sockets.
     public func close() {
-        if let (thread, wake) = receiving.withLock({ state -> (pthread_t, Int32)? in
+        if let (thread, wake) = receiving.withLock({ state -> (pthread_t, WakePipe)? in
             defer { state = nil }
             return state
         }) {
-            var byte: UInt8 = 1
-            _ = write(wake, &byte, 1)
+            wake.wake()
             pthread_join(thread, nil)
-            Glibc.close(wake)
+            wake.close()
         }
         senders.withLock { senders in
             for sock in senders.values { Glibc.close(sock) }

@@ -300,10 +300,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 }
                 self.handOffFailed = true
                 self.core.metrics.handOffs[HTTPMetrics.HandOff.failed.rawValue].increment()
-                let again = RequestContext(requestID: requestContext.requestID, baseLogger: requestContext.baseLogger,
-                                           eventLoop: requestContext.eventLoop, remoteAddress: requestContext.remoteAddress,
-                                           routePattern: requestContext.routePattern, canHandOff: false)
-                self.run(handler, request, again, info, context: context)
+                self.run(handler, request, requestContext.withoutHandOff(), info, context: context)
                 return
             }
             self.complete(info, result, requestContext: requestContext)

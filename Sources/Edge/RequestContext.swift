@@ -35,4 +35,11 @@ public struct RequestContext: Sendable {
         self.routePattern = routePattern
         self.canHandOff = canHandOff
     }
+
+    /// The same context without the hand-off option (the handler runs again after a hand-off
+    /// that did not happen).
+    func withoutHandOff() -> RequestContext {
+        RequestContext(requestID: requestID, baseLogger: baseLogger, eventLoop: eventLoop, remoteAddress: remoteAddress,
+                       routePattern: routePattern, canHandOff: false)
+    }
 }

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import ThreadSupport
 
 /// A dedicated OS thread running jobs in FIFO order. libpq blocks, so each connection owns
 /// one of these and all libpq calls for that connection run here — never on an event loop

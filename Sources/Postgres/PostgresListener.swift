@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import Logging
 import Synchronization
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #endif

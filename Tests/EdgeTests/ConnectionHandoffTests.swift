@@ -70,9 +70,9 @@ import Testing
     /// The value of `http_connection_handoffs_total{result}` on worker `index`'s `/metrics`.
     static func handOffs(_ workers: Workers, _ index: Int, _ result: String) async throws -> Int {
         let connection = try await TestConnection.connect(port: workers.port(index))
-        defer { Task { await connection.close() } }
         try await connection.send(TestServer.get("/metrics"))
         let text = try await connection.readResponse().bodyText
+        await connection.close()
         let prefix = "http_connection_handoffs_total{result=\"\(result)\"} "
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return 0 }
         return Int(line.dropFirst(prefix.count)) ?? -1

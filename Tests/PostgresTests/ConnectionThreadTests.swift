@@ -1,5 +1,6 @@
 @testable import Postgres
 import Testing
+import ThreadSupport
 
 @Suite("Connection threads")
 struct ConnectionThreadTests {

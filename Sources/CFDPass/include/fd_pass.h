@@ -21,7 +21,4 @@ ssize_t wr_fd_receive(int sock, void *buffer, size_t capacity, int *fd);
 /// `accept4(sock, NULL, NULL, SOCK_CLOEXEC)`, retried on EINTR.
 int wr_fd_accept(int sock);
 
-/// `pipe2(ends, O_CLOEXEC)`.
-int wr_fd_pipe(int ends[2]);
-
 #endif

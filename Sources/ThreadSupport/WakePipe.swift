@@ -3,11 +3,11 @@ import Glibc
 #endif
 
 /// A self-pipe: lets other threads wake a thread that waits in `poll` on its read end.
-struct WakePipe: Sendable {
-    let readEnd: Int32
-    let writeEnd: Int32
+public struct WakePipe: Sendable {
+    public let readEnd: Int32
+    public let writeEnd: Int32
 
-    init() {
+    public init() {
         var fds: [Int32] = [0, 0]
         let ok = pipe(&fds)
         precondition(ok == 0, "pipe() failed: errno \(errno)")
@@ -16,18 +16,18 @@ struct WakePipe: Sendable {
         writeEnd = fds[1]
     }
 
-    func wake() {
+    public func wake() {
         var byte: UInt8 = 1
         _ = write(writeEnd, &byte, 1)
     }
 
     /// Empties the pipe after `poll` reported it readable.
-    func drain() {
+    public func drain() {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(readEnd, &buffer, buffer.count) > 0 {}
     }
 
-    func close() {
+    public func close() {
         _ = Glibc.close(readEnd)
         _ = Glibc.close(writeEnd)
     }

@@ -6,8 +6,8 @@ import Glibc
 /// thread from the rest. Foundation's `Thread.name` did not reach the kernel here (the threads
 /// showed the name of whichever pool thread created them). Written to `/proc/thread-self/comm`
 /// (Glibc's `pthread_setname_np` is not visible to Swift); Linux keeps 15 bytes of a name.
-enum ThreadName {
-    static func set(_ name: String) {
+public enum ThreadName {
+    public static func set(_ name: String) {
         #if os(Linux)
         let fd = open("/proc/thread-self/comm", O_WRONLY)
         guard fd >= 0 else { return }
@@ -18,7 +18,7 @@ enum ThreadName {
     }
 
     /// The name the calling thread has now (empty where it cannot be read).
-    static func current() -> String {
+    public static func current() -> String {
         #if os(Linux)
         let fd = open("/proc/thread-self/comm", O_RDONLY)
         guard fd >= 0 else { return "" }
